@@ -1,0 +1,62 @@
+"""Losses computed from logits, fused with softmax for numerical stability."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """``log softmax(z)_k = z_k - m - log(sum_j exp(z_j - m))`` with ``m = max_j z_j``.
+
+    Subtracting the row maximum first keeps every ``exp`` in ``(0, 1]``, so no logits
+    overflow, however large.
+    """
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities ``exp(z_k - m) / sum_j exp(z_j - m)``, stable for any logits."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def softmax_cross_entropy(
+    logits: np.ndarray, labels: np.ndarray, label_smoothing: float = 0.0
+) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``softmax(logits)`` against integer ``labels``, and its gradient.
+
+    ``L = -(1/N) sum_n log p[n, y_n]``; ``dL/dz = (softmax(z) - onehot(y)) / N``. With
+    ``label_smoothing = e`` the target is ``(1 - e) * onehot + e / K`` instead.
+    """
+    logits = np.asarray(logits)
+    labels = np.asarray(labels)
+    if logits.ndim != 2:
+        raise ValueError(
+            f"softmax_cross_entropy expected logits of shape (batch, classes), got {logits.shape}"
+        )
+    n, k = logits.shape
+    if labels.shape != (n,):
+        raise ValueError(
+            f"softmax_cross_entropy expected {n} labels for logits {logits.shape}, got shape {labels.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+    if n and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(
+            f"labels must lie in [0, {k}), got values from {labels.min()} to {labels.max()}"
+        )
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    log_p = log_softmax(logits)
+    rows = np.arange(n)
+    if label_smoothing:
+        loss = -((1 - label_smoothing) * log_p[rows, labels] + label_smoothing * log_p.mean(axis=1))
+    else:
+        loss = -log_p[rows, labels]
+    grad = np.exp(log_p)
+    grad[rows, labels] -= 1.0 - label_smoothing
+    if label_smoothing:
+        grad -= label_smoothing / k
+    grad /= n
+    return float(loss.mean()), grad.astype(logits.dtype, copy=False)
