@@ -33,6 +33,8 @@ class Sequential:
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a scratchcnn Layer")
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.input_grad = input_grad
+        #: Free-form, JSON-serialisable facts saved with the model (preprocessing, classes).
+        self.metadata: dict[str, Any] = {}
 
     @property
     def input_grad(self) -> bool:
