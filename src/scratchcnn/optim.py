@@ -107,15 +107,15 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, i: int, p: Parameter) -> None:
-        g = p.grad
+        value, g = p.value, p.grad
         if self.weight_decay and p.decay:
-            g = g + self.weight_decay * p.value
+            g = g + self.weight_decay * value
         if self.momentum:
             v = self.state["momentum"][i]
             v *= self.momentum
             v += g
             g = g + self.momentum * v if self.nesterov else v
-        p.value -= self.lr * g
+        value -= self.lr * g
 
 
 class Adam(Optimizer):
@@ -143,12 +143,12 @@ class Adam(Optimizer):
         self.eps = float(eps)
 
     def _update(self, i: int, p: Parameter) -> None:
-        g = p.grad
+        value, g = p.value, p.grad
         if self.weight_decay and p.decay:
             if self.decoupled:
-                p.value *= 1.0 - self.lr * self.weight_decay
+                value *= 1.0 - self.lr * self.weight_decay
             else:
-                g = g + self.weight_decay * p.value
+                g = g + self.weight_decay * value
         m, v = self.state["m"][i], self.state["v"][i]
         m *= self.beta1
         m += (1.0 - self.beta1) * g
@@ -158,7 +158,7 @@ class Adam(Optimizer):
         step_size = self.lr / (1.0 - self.beta1**t)
         denom = np.sqrt(v / (1.0 - self.beta2**t))
         denom += self.eps
-        p.value -= step_size * (m / denom)
+        value -= step_size * (m / denom)
 
 
 class AdamW(Adam):

@@ -1,0 +1,105 @@
+"""The pure array functions against plain-loop references written from the definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scratchcnn import functional as F
+
+
+def conv2d_loops(x, w, b, stride, pads):
+    """y[n,i,j,o] = b[o] + sum_{a,b,c} xpad[n, i*s+a, j*s+b, c] * w[a,b,c,o], by loops."""
+    top, bottom, left, right = pads
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    kh, kw, _, cout = w.shape
+    sh, sw = stride
+    oh = (xp.shape[1] - kh) // sh + 1
+    ow = (xp.shape[2] - kw) // sw + 1
+    y = np.zeros((x.shape[0], oh, ow, cout))
+    for n in range(x.shape[0]):
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[n, i * sh : i * sh + kh, j * sw : j * sw + kw, :]
+                for o in range(cout):
+                    y[n, i, j, o] = np.sum(patch * w[:, :, :, o]) + b[o]
+    return y
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel", "stride", "pads"),
+    [
+        ((2, 7, 6, 3), (3, 3), (1, 1), (0, 0, 0, 0)),
+        ((1, 8, 9, 2), (3, 2), (2, 3), (1, 2, 0, 1)),
+        ((3, 5, 5, 1), (5, 5), (1, 1), (2, 2, 2, 2)),
+        ((2, 6, 7, 2), (1, 1), (2, 2), (0, 0, 0, 0)),
+    ],
+)
+def test_conv2d_forward_and_input_gradient_match_loops(shape, kernel, stride, pads):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((*kernel, shape[3], 4))
+    b = rng.standard_normal(4)
+    y, cols = F.conv2d_forward(x, w, b, stride, pads)
+    np.testing.assert_allclose(y, conv2d_loops(x, w, b, stride, pads), rtol=1e-12, atol=1e-12)
+
+    # The input gradient is the transpose of the forward map: <conv(x), g> = <x, conv^T(g)>.
+    g = rng.standard_normal(y.shape)
+    dx = F.conv2d_backward_input(g, w, shape[1:3], stride, pads)
+    basis_check = np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        e = np.zeros_like(x)
+        e[idx] = 1.0
+        basis_check[idx] = np.sum(conv2d_loops(e, w, np.zeros(4), stride, pads) * g)
+    np.testing.assert_allclose(dx, basis_check, rtol=1e-10, atol=1e-12)
+
+    dw = F.conv2d_backward_weight(cols, g, w.shape)
+    dw_loops = np.zeros_like(w)
+    for idx in np.ndindex(*w.shape):
+        e = np.zeros_like(w)
+        e[idx] = 1.0
+        dw_loops[idx] = np.sum(conv2d_loops(x, e, np.zeros(4), stride, pads) * g)
+    np.testing.assert_allclose(dw, dw_loops, rtol=1e-10, atol=1e-12)
+
+
+def test_im2col_is_one_row_per_window():
+    x = np.arange(2 * 4 * 5 * 3, dtype=np.float64).reshape(2, 4, 5, 3)
+    cols = F.im2col(x, 2, 3, 2, 1)
+    assert cols.shape == (2, 2, 3, 2 * 3 * 3)
+    np.testing.assert_array_equal(cols[1, 1, 2], x[1, 2:4, 2:5, :].reshape(-1))
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "expected"),
+    [
+        ((28, 28), (3, 3), (1, 1), (1, 1, 1, 1)),
+        ((28, 28), (4, 4), (1, 1), (1, 2, 1, 2)),
+        ((7, 8), (3, 3), (2, 2), (1, 1, 0, 1)),
+        ((5, 5), (1, 1), (3, 3), (0, 0, 0, 0)),
+    ],
+)
+def test_same_padding_gives_ceil_size_over_stride(size, kernel, stride, expected):
+    pads = F.resolve_padding("same", kernel, stride, size)
+    assert pads == expected
+    for n, k, s, before, after in zip(size, kernel, stride, pads[::2], pads[1::2]):
+        assert F.conv_output_size(n, k, s, before, after) == -(-n // s)
+
+
+def test_max_pool_first_maximum_and_all_ties():
+    x = np.array([[3.0, 3.0, 1.0, 2.0], [0.0, 3.0, 2.0, 0.5]]).reshape(1, 2, 4, 1)
+    y, argmax = F.max_pool2d_forward(x, (2, 2), (2, 2))
+    np.testing.assert_array_equal(y.ravel(), [3.0, 2.0])
+    np.testing.assert_array_equal(argmax.ravel(), [0, 1])  # first of the three tied 3s
+    g = np.array([10.0, 20.0]).reshape(1, 1, 2, 1)
+    first = F.max_pool2d_backward(g, argmax, x.shape, (2, 2), (2, 2))
+    np.testing.assert_array_equal(first[0, :, :, 0], [[10, 0, 0, 20], [0, 0, 0, 0]])
+    every = F.max_pool2d_backward_all_ties(g, x, y, (2, 2), (2, 2))
+    np.testing.assert_array_equal(every[0, :, :, 0], [[10, 10, 0, 20], [0, 10, 20, 0]])
+
+
+def test_overlapping_max_pool_adds_gradients():
+    x = np.array([1.0, 5.0, 2.0, 0.0]).reshape(1, 1, 4, 1)
+    y, argmax = F.max_pool2d_forward(x, (1, 2), (1, 1))
+    np.testing.assert_array_equal(y.ravel(), [5.0, 5.0, 2.0])
+    dx = F.max_pool2d_backward(np.ones_like(y), argmax, x.shape, (1, 2), (1, 1))
+    np.testing.assert_array_equal(dx.ravel(), [0.0, 2.0, 1.0, 0.0])

@@ -1,0 +1,199 @@
+"""Forward outputs and gradients agree with PyTorch (float32, relative error < 1e-4).
+
+PyTorch is an independent reference, never a dependency: these tests skip where it is
+not installed (CI installs it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scratchcnn import functional as F
+from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, MaxPool2D
+from scratchcnn.losses import softmax_cross_entropy
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed; `pip install torch==2.13.0`")
+
+TOLERANCE = 1e-4
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+def rel(ours: np.ndarray, theirs: torch.Tensor, nchw: bool = False) -> float:
+    """Relative error ``|ours - theirs| / |theirs|``; NCHW tensors are compared as NHWC."""
+    ref = theirs.detach().numpy()
+    if nchw:
+        ref = ref.transpose(0, 2, 3, 1)
+    return float(np.linalg.norm(ours - ref) / max(np.linalg.norm(ref), 1e-30))
+
+
+def to_nchw(x: np.ndarray, grad: bool = True) -> torch.Tensor:
+    return torch.tensor(x.transpose(0, 3, 1, 2).copy(), requires_grad=grad)
+
+
+@SETTINGS
+@given(
+    batch=st.integers(1, 4),
+    h=st.integers(3, 12),
+    w=st.integers(3, 12),
+    cin=st.integers(1, 5),
+    cout=st.integers(1, 6),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.one_of(st.just("same"), st.integers(0, 2)),
+    seed=st.integers(0, 2**16),
+)
+def test_conv2d_matches_torch(batch, h, w, cin, cout, k, stride, padding, seed):
+    rng = np.random.default_rng(seed)
+    layer = Conv2D(cin, cout, k, stride, padding, rng=rng)
+    layer.params["bias"][...] = rng.standard_normal(cout)
+    x = rng.standard_normal((batch, h, w, cin)).astype(np.float32)
+    y = layer.forward(x)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(g)
+
+    xt = to_nchw(x)
+    wt = torch.tensor(layer.params["weight"].transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    bt = torch.tensor(layer.params["bias"].copy(), requires_grad=True)
+    top, bottom, left, right = F.resolve_padding(padding, (k, k), (stride, stride), (h, w))
+    padded = torch.nn.functional.pad(xt, (left, right, top, bottom))
+    yt = torch.nn.functional.conv2d(padded, wt, bt, stride=stride)
+    yt.backward(to_nchw(g, grad=False))
+
+    assert rel(y, yt, nchw=True) < TOLERANCE
+    assert rel(dx, xt.grad, nchw=True) < TOLERANCE
+    assert rel(layer.grads["weight"], wt.grad.permute(2, 3, 1, 0)) < TOLERANCE
+    assert rel(layer.grads["bias"], bt.grad) < TOLERANCE
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
+def test_same_padding_matches_torch_same_for_stride_one():
+    rng = np.random.default_rng(0)
+    for k in (1, 2, 3, 4, 5):
+        layer = Conv2D(2, 3, k, padding="same", rng=rng)
+        x = rng.standard_normal((2, 7, 8, 2)).astype(np.float32)
+        wt = torch.tensor(layer.params["weight"].transpose(3, 2, 0, 1).copy())
+        yt = torch.nn.functional.conv2d(
+            to_nchw(x, grad=False), wt, torch.tensor(layer.params["bias"]), padding="same"
+        )
+        assert rel(layer.forward(x), yt, nchw=True) < TOLERANCE, k
+
+
+@SETTINGS
+@given(
+    batch=st.integers(1, 4),
+    pool=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    h=st.integers(3, 12),
+    w=st.integers(3, 12),
+    c=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_maxpool2d_matches_torch(batch, pool, stride, h, w, c, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, h, w, c)).astype(np.float32)
+    layer = MaxPool2D(pool, stride)
+    y = layer.forward(x)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(g)
+    xt = to_nchw(x)
+    yt = torch.nn.functional.max_pool2d(xt, pool, stride)
+    yt.backward(to_nchw(g, grad=False))
+    assert rel(y, yt, nchw=True) < TOLERANCE
+    assert rel(dx, xt.grad, nchw=True) < TOLERANCE
+
+
+def test_maxpool2d_ties_go_to_the_first_maximum_like_torch():
+    x = np.zeros((1, 4, 4, 1), dtype=np.float32)  # every window is one big tie
+    layer = MaxPool2D(2)
+    layer.forward(x)
+    dx = layer.backward(np.ones((1, 2, 2, 1), dtype=np.float32))
+    xt = to_nchw(x)
+    torch.nn.functional.max_pool2d(xt, 2).sum().backward()
+    np.testing.assert_array_equal(dx, xt.grad.numpy().transpose(0, 2, 3, 1))
+    assert dx.sum() == 4  # one unit of gradient per window, not one per tied position
+
+
+@SETTINGS
+@given(st.integers(1, 16), st.integers(1, 40), st.integers(1, 20), st.integers(0, 2**16))
+def test_dense_matches_torch(batch, fin, fout, seed):
+    rng = np.random.default_rng(seed)
+    layer = Dense(fin, fout, rng=rng)
+    layer.params["bias"][...] = rng.standard_normal(fout)
+    x = rng.standard_normal((batch, fin)).astype(np.float32)
+    y = layer.forward(x)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(g)
+    xt = torch.tensor(x, requires_grad=True)
+    lin = torch.nn.Linear(fin, fout)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor(layer.params["weight"].T.copy()))
+        lin.bias.copy_(torch.tensor(layer.params["bias"]))
+    yt = lin(xt)
+    yt.backward(torch.tensor(g))
+    assert rel(y, yt) < TOLERANCE
+    assert rel(dx, xt.grad) < TOLERANCE
+    assert rel(layer.grads["weight"], lin.weight.grad.T) < TOLERANCE
+    assert rel(layer.grads["bias"], lin.bias.grad) < TOLERANCE
+
+
+@SETTINGS
+@given(
+    batch=st.integers(2, 8),
+    h=st.integers(2, 9),  # >= 4 values per channel; with 2 the input gradient is pure rounding
+    w=st.integers(1, 9),
+    c=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_batchnorm2d_matches_torch(batch, h, w, c, seed):
+    rng = np.random.default_rng(seed)
+    layer = BatchNorm2D(c, momentum=0.1)
+    layer.params["weight"][...] = rng.uniform(0.5, 1.5, c)
+    layer.params["bias"][...] = rng.standard_normal(c)
+    x = (rng.standard_normal((batch, h, w, c)) * 2 + 3).astype(np.float32)
+    y = layer.forward(x, training=True)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(g)
+
+    bn = torch.nn.BatchNorm2d(c, momentum=0.1)
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor(layer.params["weight"]))
+        bn.bias.copy_(torch.tensor(layer.params["bias"]))
+    bn.train()
+    xt = to_nchw(x)
+    yt = bn(xt)
+    yt.backward(to_nchw(g, grad=False))
+    assert rel(y, yt, nchw=True) < TOLERANCE
+    assert rel(dx, xt.grad, nchw=True) < TOLERANCE
+    assert rel(layer.grads["weight"], bn.weight.grad) < TOLERANCE
+    assert rel(layer.grads["bias"], bn.bias.grad) < TOLERANCE
+    assert rel(layer.buffers["running_mean"], bn.running_mean) < TOLERANCE
+    assert rel(layer.buffers["running_var"], bn.running_var) < TOLERANCE
+
+    bn.eval()
+    x2 = rng.standard_normal((2, h, w, c)).astype(np.float32)
+    assert (
+        rel(layer.forward(x2, training=False), bn(to_nchw(x2, grad=False)), nchw=True) < TOLERANCE
+    )
+
+
+@SETTINGS
+@given(
+    st.integers(1, 64),
+    st.integers(2, 12),
+    st.floats(0.1, 30.0),
+    st.floats(0.0, 0.2),
+    st.integers(0, 2**16),
+)
+def test_softmax_cross_entropy_matches_torch(batch, classes, scale, smoothing, seed):
+    rng = np.random.default_rng(seed)
+    logits = (rng.standard_normal((batch, classes)) * scale).astype(np.float32)
+    labels = rng.integers(0, classes, batch)
+    loss, grad = softmax_cross_entropy(logits, labels, smoothing)
+    lt = torch.tensor(logits, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(lt, torch.tensor(labels), label_smoothing=smoothing)
+    ref.backward()
+    assert abs(loss - ref.item()) <= TOLERANCE * max(abs(ref.item()), 1e-3)
+    assert rel(grad, lt.grad) < TOLERANCE
