@@ -87,11 +87,11 @@ def test_same_padding_gives_ceil_size_over_stride(size, kernel, stride, expected
 
 def test_max_pool_first_maximum_and_all_ties():
     x = np.array([[3.0, 3.0, 1.0, 2.0], [0.0, 3.0, 2.0, 0.5]]).reshape(1, 2, 4, 1)
-    y, argmax = F.max_pool2d_forward(x, (2, 2), (2, 2))
+    y, route = F.max_pool2d_forward(x, (2, 2), (2, 2))
     np.testing.assert_array_equal(y.ravel(), [3.0, 2.0])
-    np.testing.assert_array_equal(argmax.ravel(), [0, 1])  # first of the three tied 3s
     g = np.array([10.0, 20.0]).reshape(1, 1, 2, 1)
-    first = F.max_pool2d_backward(g, argmax, x.shape, (2, 2), (2, 2))
+    first = F.max_pool2d_backward(g, route, x.shape, (2, 2), (2, 2))
+    # The first of the three tied 3s gets the gradient.
     np.testing.assert_array_equal(first[0, :, :, 0], [[10, 0, 0, 20], [0, 0, 0, 0]])
     every = F.max_pool2d_backward_all_ties(g, x, y, (2, 2), (2, 2))
     np.testing.assert_array_equal(every[0, :, :, 0], [[10, 10, 0, 20], [0, 10, 20, 0]])
@@ -99,7 +99,26 @@ def test_max_pool_first_maximum_and_all_ties():
 
 def test_overlapping_max_pool_adds_gradients():
     x = np.array([1.0, 5.0, 2.0, 0.0]).reshape(1, 1, 4, 1)
-    y, argmax = F.max_pool2d_forward(x, (1, 2), (1, 1))
+    y, route = F.max_pool2d_forward(x, (1, 2), (1, 1))
     np.testing.assert_array_equal(y.ravel(), [5.0, 5.0, 2.0])
-    dx = F.max_pool2d_backward(np.ones_like(y), argmax, x.shape, (1, 2), (1, 1))
+    dx = F.max_pool2d_backward(np.ones_like(y), route, x.shape, (1, 2), (1, 1))
     np.testing.assert_array_equal(dx.ravel(), [0.0, 2.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("pool", [(2, 2), (3, 3), (2, 3)])
+@pytest.mark.parametrize("shape", [(2, 6, 6, 3), (1, 7, 5, 2), (3, 4, 9, 1)])
+def test_max_pool_routes_to_the_first_row_major_maximum_among_ties(pool, shape):
+    """Small integer values make many ties; compare with a loop over windows."""
+    rng = np.random.default_rng(sum(shape) + sum(pool))
+    x = rng.integers(0, 3, shape).astype(np.float64)
+    y, route = F.max_pool2d_forward(x, pool, pool)
+    g = rng.standard_normal(y.shape)
+    dx = F.max_pool2d_backward(g, route, x.shape, pool, pool)
+    expected = np.zeros_like(x)
+    ph, pw = pool
+    for n, i, j, c in np.ndindex(*y.shape):
+        window = x[n, i * ph : i * ph + ph, j * pw : j * pw + pw, c]
+        assert y[n, i, j, c] == window.max()
+        a, b = np.unravel_index(np.argmax(window), window.shape)  # first in row-major order
+        expected[n, i * ph + a, j * pw + b, c] = g[n, i, j, c]
+    np.testing.assert_array_equal(dx, expected)

@@ -86,13 +86,26 @@ def window_view(x: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray
 def im2col(x: np.ndarray, kh: int, kw: int, sh: int = 1, sw: int = 1) -> np.ndarray:
     """Gather each ``kh x kw`` window of the (already padded) ``x`` into one row.
 
-    Returns a C-contiguous ``(N, OH, OW, kh*kw*C)`` array whose last axis is ordered
-    ``(a, b, c)``, matching a kernel of shape ``(kh, kw, C, out)`` reshaped to
-    ``(kh*kw*C, out)``.
+    Returns an ``(N, OH, OW, kh*kw*C)`` array whose last axis is ordered ``(a, b, c)``,
+    matching a kernel of shape ``(kh, kw, C, out)`` reshaped to ``(kh*kw*C, out)``.
+
+    With several channels, one copy of the strided window view does the gather. With a
+    single channel that copy would move 1 value per inner step, so instead each of the
+    ``kh*kw`` kernel offsets copies one shifted image into its own contiguous plane, and
+    the result is a transposed (column-major) view of those planes: BLAS reads it as is.
     """
-    windows = window_view(x, kh, kw, sh, sw)
-    n, oh, ow = windows.shape[:3]
-    return windows.reshape(n, oh, ow, kh * kw * x.shape[3])
+    if x.shape[3] != 1:
+        windows = window_view(x, kh, kw, sh, sw)
+        n, oh, ow = windows.shape[:3]
+        return windows.reshape(n, oh, ow, kh * kw * x.shape[3])
+    n, h, w, _ = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    planes = np.empty((kh * kw, n, oh, ow), dtype=x.dtype)
+    image = x[..., 0]
+    for a in range(kh):
+        for b in range(kw):
+            planes[a * kw + b] = image[:, a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw]
+    return planes.transpose(1, 2, 3, 0)
 
 
 def conv2d_forward(
@@ -182,53 +195,94 @@ def _index_range(count: int, stride: int, offset: int, size: int) -> tuple[int, 
 
 def max_pool2d_forward(
     x: np.ndarray, pool: tuple[int, int], stride: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Max over each ``pool`` window; returns ``(y, argmax)``.
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Max over each ``pool`` window moved by ``stride``; returns ``(y, route)``.
 
-    ``argmax[n, i, j, c]`` is the flat index ``a*pw + b`` of the first maximum of the
-    window (row-major order), which the backward pass routes the gradient to. The loop runs
-    over the ``ph*pw`` offsets of a window (4 for 2x2), each step a whole-array operation.
+    ``route`` is what :func:`max_pool2d_backward` needs to send each window's gradient to
+    the window's first maximum in row-major order. The common 2x2, stride-2 case runs as
+    two pairwise maxima (rows, then columns) on whole arrays; other shapes take the max
+    over the ``ph*pw`` offsets of a window, each offset one whole-array operation.
     """
+    if pool == (2, 2) and stride == (2, 2):
+        return _max_pool_2x2(x)
     ph, pw = pool
     sh, sw = stride
-    _n, h, w, _c = x.shape
-    oh = (h - ph) // sh + 1
-    ow = (w - pw) // sw + 1
-    y = x[:, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw].copy()
-    argmax = np.zeros(y.shape, dtype=np.int8 if ph * pw < 128 else np.int32)
-    for k in range(1, ph * pw):
-        a, b = divmod(k, pw)
-        candidate = x[:, a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw]
-        greater = candidate > y
-        np.copyto(y, candidate, where=greater)
-        np.copyto(argmax, k, where=greater)
-    return y, argmax
+    y = None
+    for a, b in np.ndindex(ph, pw):
+        candidate = _pool_offset_view(x, a, b, pool, stride, x.shape)
+        y = candidate.copy() if y is None else np.maximum(y, candidate, out=y)
+    return y, (x, y)
+
+
+def _pool_offset_view(
+    x: np.ndarray, a: int, b: int, pool: tuple[int, int], stride: tuple[int, int], shape: tuple[int, ...]
+) -> np.ndarray:
+    """The value at offset ``(a, b)`` of every window: a strided view of ``x``."""
+    (ph, pw), (sh, sw) = pool, stride
+    oh = (shape[1] - ph) // sh + 1
+    ow = (shape[2] - pw) // sw + 1
+    return x[:, a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw]
+
+
+def _max_pool_2x2(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """2x2 max pooling as a max of row pairs, then of column pairs.
+
+    Window ``[[p, q], [r, s]]``: first ``m_left = max(p, r)`` and ``m_right = max(q, s)``
+    (``from_bottom`` records ``r > p`` and ``s > q``), then ``y = max(m_left, m_right)``
+    (``right`` records the right column winning). The right column also wins a tie when
+    its maximum is in the top row and the left one's in the bottom row, so the route always
+    leads to the first maximum in row-major order.
+    """
+    n, h, w, c = x.shape
+    oh, ow = h // 2, w // 2
+    x = x[:, : 2 * oh, : 2 * ow]
+    top, bottom = x[:, 0::2], x[:, 1::2]
+    from_bottom = np.greater(bottom, top)
+    pair_max = np.maximum(top, bottom)
+    left, right_values = pair_max[:, :, 0::2], pair_max[:, :, 1::2]
+    right = np.greater(right_values, left)
+    right |= (right_values == left) & from_bottom[:, :, 0::2] & ~from_bottom[:, :, 1::2]
+    return np.maximum(left, right_values), (from_bottom, right)
 
 
 def max_pool2d_backward(
     grad_out: np.ndarray,
-    argmax: np.ndarray,
+    route: tuple[np.ndarray, ...],
     input_shape: tuple[int, ...],
     pool: tuple[int, int],
     stride: tuple[int, int],
 ) -> np.ndarray:
-    """Route each window's gradient to the position of its first maximum (a subgradient).
+    """Route each window's gradient to its first maximum in row-major order.
 
-    Ties go to the first maximum in row-major order, as in PyTorch, so the gradient of a
-    window is never counted twice. Overlapping windows (stride < pool) add up.
+    This is a subgradient of the max, as in PyTorch: a window with tied maxima passes its
+    gradient once, to the first of them. Overlapping windows (stride < pool) add up.
     """
-    ph, pw = pool
-    sh, sw = stride
-    _, oh, ow, _ = grad_out.shape
+    if pool == (2, 2) and stride == (2, 2):
+        return _max_pool_2x2_backward(grad_out, route, input_shape)
+    x, y = route
     grad_in = np.zeros(input_shape, dtype=grad_out.dtype)
-    overlapping = sh < ph or sw < pw
-    for k in range(ph * pw):
-        a, b = divmod(k, pw)
-        target = grad_in[:, a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw]
-        if overlapping:
-            target += np.where(argmax == k, grad_out, 0)
-        else:
-            np.copyto(target, grad_out, where=argmax == k)
+    unclaimed = np.ones(y.shape, dtype=bool)
+    for a, b in np.ndindex(*pool):
+        is_first_max = (_pool_offset_view(x, a, b, pool, stride, input_shape) == y) & unclaimed
+        unclaimed &= ~is_first_max
+        _pool_offset_view(grad_in, a, b, pool, stride, input_shape)[...] += grad_out * is_first_max
+    return grad_in
+
+
+def _max_pool_2x2_backward(
+    grad_out: np.ndarray, route: tuple[np.ndarray, ...], input_shape: tuple[int, ...]
+) -> np.ndarray:
+    """Undo :func:`_max_pool_2x2`'s two steps: columns first, then rows."""
+    from_bottom, right = route
+    n, oh, ow, c = grad_out.shape
+    h, w = input_shape[1:3]
+    column_grad = np.empty((n, oh, 2 * ow, c), dtype=grad_out.dtype)
+    np.multiply(grad_out, ~right, out=column_grad[:, :, 0::2])
+    np.multiply(grad_out, right, out=column_grad[:, :, 1::2])
+    odd = h != 2 * oh or w != 2 * ow
+    grad_in = (np.zeros if odd else np.empty)(input_shape, dtype=grad_out.dtype)
+    np.multiply(column_grad, ~from_bottom, out=grad_in[:, 0 : 2 * oh : 2, : 2 * ow])
+    np.multiply(column_grad, from_bottom, out=grad_in[:, 1 : 2 * oh : 2, : 2 * ow])
     return grad_in
 
 
@@ -246,13 +300,9 @@ def max_pool2d_backward_all_ties(
     gradient), but :mod:`scratchcnn.classic` needs it to reproduce the notebook exactly.
     Windows must not overlap.
     """
-    ph, pw = pool
-    sh, sw = stride
-    _, oh, ow, _ = grad_out.shape
     grad_in = np.zeros(x.shape, dtype=grad_out.dtype)
-    for k in range(ph * pw):
-        a, b = divmod(k, pw)
-        rows = slice(a, a + (oh - 1) * sh + 1, sh)
-        cols = slice(b, b + (ow - 1) * sw + 1, sw)
-        np.copyto(grad_in[:, rows, cols], grad_out, where=x[:, rows, cols] == y)
+    for a, b in np.ndindex(*pool):
+        target = _pool_offset_view(grad_in, a, b, pool, stride, x.shape)
+        is_max = _pool_offset_view(x, a, b, pool, stride, x.shape) == y
+        np.multiply(grad_out, is_max, out=target)
     return grad_in

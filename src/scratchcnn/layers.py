@@ -243,7 +243,7 @@ class MaxPool2D(Layer):
         super().__init__()
         self.pool_size = _pair(pool_size, "pool_size")
         self.stride = self.pool_size if stride is None else _pair(stride, "stride")
-        self._argmax: np.ndarray | None = None
+        self._route: tuple[np.ndarray, ...] | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not isinstance(x, np.ndarray) or x.ndim != 4:
@@ -254,20 +254,20 @@ class MaxPool2D(Layer):
         ph, pw = self.pool_size
         if x.shape[1] < ph or x.shape[2] < pw:
             raise ValueError(f"{self!r} got input {x.shape}, smaller than its {ph}x{pw} window")
-        y, self._argmax = F.max_pool2d_forward(x, self.pool_size, self.stride)
-        self._input_shape = x.shape
+        y, self._route = F.max_pool2d_forward(x, self.pool_size, self.stride)
+        self._input_shape, self._output_shape = x.shape, y.shape
         return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        self._require_forward("_argmax")
-        if grad_out.shape != self._argmax.shape:
+        self._require_forward("_route")
+        if grad_out.shape != self._output_shape:
             raise ValueError(
-                f"{self!r}.backward expected a gradient of shape {self._argmax.shape}, got {grad_out.shape}"
+                f"{self!r}.backward expected a gradient of shape {self._output_shape}, got {grad_out.shape}"
             )
         if not self.input_grad:
             return None
         return F.max_pool2d_backward(
-            grad_out, self._argmax, self._input_shape, self.pool_size, self.stride
+            grad_out, self._route, self._input_shape, self.pool_size, self.stride
         )
 
     def output_shape(self, input_shape: Shape) -> Shape:
