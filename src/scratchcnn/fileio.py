@@ -25,6 +25,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp_name, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -41,6 +42,20 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
     with atomic_write(path) as handle:
         handle.write(data)
+
+
+def _mode_for(path: Path) -> int:
+    """Permissions for the new file: the old file's, else what ``open()`` would give.
+
+    ``mkstemp`` creates files readable by their owner only; a model or data file written
+    into a shared folder should get the usual ``0o666 & ~umask`` instead.
+    """
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_folder(folder: Path) -> None:
