@@ -83,7 +83,34 @@ def window_view(x: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray
     )
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, sh: int = 1, sw: int = 1) -> np.ndarray:
+Workspace = dict[str, np.ndarray]
+
+
+def scratch_buffer(
+    workspace: Workspace | None, key: str, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """An uninitialised array, kept in ``workspace`` and reused while the shape holds.
+
+    Large im2col matrices are rebuilt every step; writing into the same memory each time
+    avoids the cost of the operating system handing out (and zeroing) fresh pages.
+    """
+    if workspace is None:
+        return np.empty(shape, dtype=dtype)
+    buffer = workspace.get(key)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = workspace[key] = np.empty(shape, dtype=dtype)
+    return buffer
+
+
+def im2col(
+    x: np.ndarray,
+    kh: int,
+    kw: int,
+    sh: int = 1,
+    sw: int = 1,
+    workspace: Workspace | None = None,
+    key: str = "cols",
+) -> np.ndarray:
     """Gather each ``kh x kw`` window of the (already padded) ``x`` into one row.
 
     Returns an ``(N, OH, OW, kh*kw*C)`` array whose last axis is ordered ``(a, b, c)``,
@@ -94,17 +121,19 @@ def im2col(x: np.ndarray, kh: int, kw: int, sh: int = 1, sw: int = 1) -> np.ndar
     ``kh*kw`` kernel offsets copies one shifted image into its own contiguous plane, and
     the result is a transposed (column-major) view of those planes: BLAS reads it as is.
     """
-    if x.shape[3] != 1:
-        windows = window_view(x, kh, kw, sh, sw)
-        n, oh, ow = windows.shape[:3]
-        return windows.reshape(n, oh, ow, kh * kw * x.shape[3])
-    n, h, w, _ = x.shape
+    n, h, w, c = x.shape
     oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    planes = np.empty((kh * kw, n, oh, ow), dtype=x.dtype)
+    if c != 1:
+        cols = scratch_buffer(workspace, key, (n, oh, ow, kh * kw * c), x.dtype)
+        np.copyto(cols.reshape(n, oh, ow, kh, kw, c), window_view(x, kh, kw, sh, sw))
+        return cols
+    planes = scratch_buffer(workspace, key, (kh * kw, n, oh, ow), x.dtype)
     image = x[..., 0]
     for a in range(kh):
         for b in range(kw):
-            planes[a * kw + b] = image[:, a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw]
+            planes[a * kw + b] = image[
+                :, a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw
+            ]
     return planes.transpose(1, 2, 3, 0)
 
 
@@ -114,15 +143,17 @@ def conv2d_forward(
     bias: np.ndarray | None,
     stride: tuple[int, int] = (1, 1),
     pads: Pads = (0, 0, 0, 0),
+    workspace: Workspace | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Convolve ``x`` (N, H, W, Cin) with ``weight`` (kh, kw, Cin, Cout).
 
     Returns ``(y, cols)``: the output (N, OH, OW, Cout) and the patch matrix, which
     :func:`conv2d_backward_weight` needs. One matrix product: ``y = cols @ W + bias``.
     """
-    kh, kw, cin, cout = weight.shape
-    cols = im2col(pad_nhwc(x, pads), kh, kw, *stride)
-    y = cols @ weight.reshape(kh * kw * cin, cout)
+    kh, kw, _, cout = weight.shape
+    cols = im2col(pad_nhwc(x, pads), kh, kw, *stride, workspace=workspace)
+    n, oh, ow, k = cols.shape
+    y = (cols.reshape(n * oh * ow, k) @ weight.reshape(k, cout)).reshape(n, oh, ow, cout)
     if bias is not None:
         y += bias
     return y, cols
@@ -143,6 +174,7 @@ def conv2d_backward_input(
     input_hw: tuple[int, int],
     stride: tuple[int, int] = (1, 1),
     pads: Pads = (0, 0, 0, 0),
+    workspace: Workspace | None = None,
 ) -> np.ndarray:
     """dL/dx as a convolution of the output gradient with the flipped kernel.
 
@@ -153,33 +185,41 @@ def conv2d_backward_input(
     ``dx[p] = sum_k' G[p + k'] * w[kh-1-k']``.
     """
     kh, kw, cin, cout = weight.shape
-    _n, _oh, _ow, _ = grad_out.shape
     h, w = input_hw
-    sh, sw = stride
     top, _, left, _ = pads
     spread = _spread_gradient(
-        grad_out, (h + kh - 1, w + kw - 1), (sh, sw), (kh - 1 - top, kw - 1 - left)
+        grad_out, (h + kh - 1, w + kw - 1), stride, (kh - 1 - top, kw - 1 - left), workspace
     )
-    flipped = weight[::-1, ::-1].transpose(0, 1, 3, 2)
-    cols = im2col(spread, kh, kw)
-    return cols @ np.ascontiguousarray(flipped).reshape(kh * kw * cout, cin)
+    flipped = np.ascontiguousarray(weight[::-1, ::-1].transpose(0, 1, 3, 2))
+    cols = im2col(spread, kh, kw, workspace=workspace, key="grad_cols")
+    n = grad_out.shape[0]
+    return (cols.reshape(n * h * w, kh * kw * cout) @ flipped.reshape(kh * kw * cout, cin)).reshape(
+        n, h, w, cin
+    )
 
 
 def _spread_gradient(
-    grad_out: np.ndarray, size: tuple[int, int], stride: tuple[int, int], offset: tuple[int, int]
+    grad_out: np.ndarray,
+    size: tuple[int, int],
+    stride: tuple[int, int],
+    offset: tuple[int, int],
+    workspace: Workspace | None = None,
 ) -> np.ndarray:
     """Zero array of ``size`` with ``grad_out[i, j]`` at ``(i*sh + oy, j*sw + ox)``.
 
     Rows or columns that land outside (windows lying wholly in the padding) are dropped.
-    With stride 1 this is plain zero padding.
+    With stride 1 this is plain zero padding. A reused buffer is zeroed only when it is
+    first made: every call writes the same positions, so the zeros in between stay zero.
     """
     n, oh, ow, c = grad_out.shape
     (H, W), (sh, sw), (oy, ox) = size, stride, offset
-    if (sh, sw) == (1, 1) and oy >= 0 and ox >= 0 and oy + oh <= H and ox + ow <= W:
-        return pad_nhwc(grad_out, (oy, H - oy - oh, ox, W - ox - ow))
+    shape = (n, H, W, c)
+    reuse = workspace is not None and "spread" in workspace and workspace["spread"].shape == shape
+    out = scratch_buffer(workspace, "spread", shape, grad_out.dtype)
+    if not reuse or workspace["spread"].dtype != grad_out.dtype:
+        out[...] = 0
     i0, i1 = _index_range(oh, sh, oy, H)
     j0, j1 = _index_range(ow, sw, ox, W)
-    out = np.zeros((n, H, W, c), dtype=grad_out.dtype)
     out[
         :, i0 * sh + oy : (i1 - 1) * sh + oy + 1 : sh, j0 * sw + ox : (j1 - 1) * sw + ox + 1 : sw
     ] = grad_out[:, i0:i1, j0:j1]
@@ -205,17 +245,20 @@ def max_pool2d_forward(
     """
     if pool == (2, 2) and stride == (2, 2):
         return _max_pool_2x2(x)
-    ph, pw = pool
-    sh, sw = stride
     y = None
-    for a, b in np.ndindex(ph, pw):
+    for a, b in np.ndindex(*pool):
         candidate = _pool_offset_view(x, a, b, pool, stride, x.shape)
         y = candidate.copy() if y is None else np.maximum(y, candidate, out=y)
     return y, (x, y)
 
 
 def _pool_offset_view(
-    x: np.ndarray, a: int, b: int, pool: tuple[int, int], stride: tuple[int, int], shape: tuple[int, ...]
+    x: np.ndarray,
+    a: int,
+    b: int,
+    pool: tuple[int, int],
+    stride: tuple[int, int],
+    shape: tuple[int, ...],
 ) -> np.ndarray:
     """The value at offset ``(a, b)`` of every window: a strided view of ``x``."""
     (ph, pw), (sh, sw) = pool, stride
@@ -225,24 +268,21 @@ def _pool_offset_view(
 
 
 def _max_pool_2x2(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """2x2 max pooling as a max of row pairs, then of column pairs.
+    """2x2 max pooling as a max of column pairs, then of row pairs.
 
-    Window ``[[p, q], [r, s]]``: first ``m_left = max(p, r)`` and ``m_right = max(q, s)``
-    (``from_bottom`` records ``r > p`` and ``s > q``), then ``y = max(m_left, m_right)``
-    (``right`` records the right column winning). The right column also wins a tie when
-    its maximum is in the top row and the left one's in the bottom row, so the route always
-    leads to the first maximum in row-major order.
+    Window ``[[p, q], [r, s]]``: ``top = max(p, q)``, ``bottom = max(r, s)`` (``right``
+    records ``q > p`` and ``s > r``), then ``y = max(top, bottom)`` (``from_bottom``
+    records ``bottom > top``). Strict comparisons keep the earlier value on ties, so the
+    route leads to the first maximum in row-major order.
     """
-    n, h, w, c = x.shape
-    oh, ow = h // 2, w // 2
+    oh, ow = x.shape[1] // 2, x.shape[2] // 2
     x = x[:, : 2 * oh, : 2 * ow]
-    top, bottom = x[:, 0::2], x[:, 1::2]
-    from_bottom = np.greater(bottom, top)
-    pair_max = np.maximum(top, bottom)
-    left, right_values = pair_max[:, :, 0::2], pair_max[:, :, 1::2]
+    left, right_values = x[:, :, 0::2], x[:, :, 1::2]
     right = np.greater(right_values, left)
-    right |= (right_values == left) & from_bottom[:, :, 0::2] & ~from_bottom[:, :, 1::2]
-    return np.maximum(left, right_values), (from_bottom, right)
+    row_max = np.maximum(left, right_values)
+    top, bottom = row_max[:, 0::2], row_max[:, 1::2]
+    from_bottom = np.greater(bottom, top)
+    return np.maximum(top, bottom), (right, from_bottom)
 
 
 def max_pool2d_backward(
@@ -272,17 +312,17 @@ def max_pool2d_backward(
 def _max_pool_2x2_backward(
     grad_out: np.ndarray, route: tuple[np.ndarray, ...], input_shape: tuple[int, ...]
 ) -> np.ndarray:
-    """Undo :func:`_max_pool_2x2`'s two steps: columns first, then rows."""
-    from_bottom, right = route
+    """Undo :func:`_max_pool_2x2`'s two steps: rows first, then columns."""
+    right, from_bottom = route
     n, oh, ow, c = grad_out.shape
     h, w = input_shape[1:3]
-    column_grad = np.empty((n, oh, 2 * ow, c), dtype=grad_out.dtype)
-    np.multiply(grad_out, ~right, out=column_grad[:, :, 0::2])
-    np.multiply(grad_out, right, out=column_grad[:, :, 1::2])
+    row_grad = np.empty((n, 2 * oh, ow, c), dtype=grad_out.dtype)
+    np.multiply(grad_out, ~from_bottom, out=row_grad[:, 0::2])
+    np.multiply(grad_out, from_bottom, out=row_grad[:, 1::2])
     odd = h != 2 * oh or w != 2 * ow
     grad_in = (np.zeros if odd else np.empty)(input_shape, dtype=grad_out.dtype)
-    np.multiply(column_grad, ~from_bottom, out=grad_in[:, 0 : 2 * oh : 2, : 2 * ow])
-    np.multiply(column_grad, from_bottom, out=grad_in[:, 1 : 2 * oh : 2, : 2 * ow])
+    np.multiply(row_grad, ~right, out=grad_in[:, : 2 * oh, 0 : 2 * ow : 2])
+    np.multiply(row_grad, right, out=grad_in[:, : 2 * oh, 1 : 2 * ow : 2])
     return grad_in
 
 

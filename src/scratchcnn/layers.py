@@ -170,9 +170,16 @@ class Conv2D(Layer):
         if bias:
             self._add_param("bias", np.zeros(self.out_channels))
         self._cols: np.ndarray | None = None
+        self._pads_by_size: dict[tuple[int, int], F.Pads] = {}
+        # Reused im2col matrices (see functional.scratch_buffer).
+        self._workspace: F.Workspace = {}
 
     def _pads(self, hw: tuple[int, int]) -> F.Pads:
-        return F.resolve_padding(self.padding, self.kernel_size, self.stride, hw)
+        pads = self._pads_by_size.get(hw)
+        if pads is None:
+            pads = F.resolve_padding(self.padding, self.kernel_size, self.stride, hw)
+            self._pads_by_size[hw] = pads
+        return pads
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._as_input(x, 4, f"NHWC input (batch, height, width, {self.in_channels})")
@@ -185,7 +192,7 @@ class Conv2D(Layer):
         if x.shape[1] + pads[0] + pads[1] < kh or x.shape[2] + pads[2] + pads[3] < kw:
             raise ValueError(f"{self!r} got input {x.shape}, smaller than its {kh}x{kw} kernel")
         y, self._cols = F.conv2d_forward(
-            x, self.params["weight"], self.params.get("bias"), self.stride, pads
+            x, self.params["weight"], self.params.get("bias"), self.stride, pads, self._workspace
         )
         self._input_shape = x.shape
         self._pads_used = pads
@@ -202,7 +209,9 @@ class Conv2D(Layer):
             self.grads["bias"][...] = grad_out.reshape(-1, self.out_channels).sum(axis=0)
         if not self.input_grad:
             return None
-        return F.conv2d_backward_input(grad_out, weight, (h, w), self.stride, self._pads_used)
+        return F.conv2d_backward_input(
+            grad_out, weight, (h, w), self.stride, self._pads_used, self._workspace
+        )
 
     def output_shape(self, input_shape: Shape) -> Shape:
         h, w, _ = input_shape
@@ -335,9 +344,10 @@ class Dense(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         self._require_forward("_x")
         grad_out = self._check_grad(grad_out, (self._x.shape[0], self.out_features))
-        np.matmul(self._x.T, grad_out, out=self.grads["weight"])
+        # np.dot hands the transposed input to BLAS; np.matmul can take a slow loop here.
+        np.dot(self._x.T, grad_out, out=self.grads["weight"])
         if "bias" in self.params:
-            grad_out.sum(axis=0, out=self.grads["bias"])
+            np.add.reduce(grad_out, axis=0, out=self.grads["bias"])
         if not self.input_grad:
             return None
         return grad_out @ self.params["weight"].T

@@ -42,21 +42,28 @@ def softmax_cross_entropy(
         )
     if labels.dtype.kind not in "iu":
         raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-    if n and (labels.min() < 0 or labels.max() >= k):
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    rows = np.arange(n)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    try:
+        log_p_label = shifted[rows, labels] - np.log(total[:, 0])
+    except IndexError:
+        log_p_label = None
+    if log_p_label is None or (n and labels.min() < 0):
         raise ValueError(
             f"labels must lie in [0, {k}), got values from {labels.min()} to {labels.max()}"
         )
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    log_p = log_softmax(logits)
-    rows = np.arange(n)
     if label_smoothing:
-        loss = -((1 - label_smoothing) * log_p[rows, labels] + label_smoothing * log_p.mean(axis=1))
+        log_p_mean = shifted.mean(axis=1) - np.log(total[:, 0])
+        loss = -((1 - label_smoothing) * log_p_label + label_smoothing * log_p_mean)
     else:
-        loss = -log_p[rows, labels]
-    grad = np.exp(log_p)
+        loss = -log_p_label
+    grad = exp / total
     grad[rows, labels] -= 1.0 - label_smoothing
     if label_smoothing:
         grad -= label_smoothing / k
-    grad /= n
-    return float(loss.mean()), grad.astype(logits.dtype, copy=False)
+    grad *= 1.0 / n
+    return float(loss.sum()) / max(n, 1), grad.astype(logits.dtype, copy=False)

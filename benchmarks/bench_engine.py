@@ -1,0 +1,172 @@
+"""Throughput of the engine against PyTorch on the CPU, measured in the same process.
+
+Two networks, each trained with plain SGD on random 28x28 images (one training step =
+forward, softmax cross-entropy, backward, SGD update) and run in inference mode:
+
+- the notebook's network: Conv 3x3 x8 (no bias) -> MaxPool 2 -> Dense 1352 -> 10,
+  at batch sizes 1, 32 and 128;
+- a larger network: Conv 3x3 x32 -> ReLU -> Conv 3x3 x64 -> ReLU -> MaxPool 2 ->
+  Dense 9216 -> 128 -> ReLU -> Dense 128 -> 10, at batch 128.
+
+PyTorch (CPU) runs the same architecture, batch and thread count. The ratio column is
+scratchcnn's images/s over PyTorch's (above 1: scratchcnn is faster).
+
+Usage::
+
+    python benchmarks/bench_engine.py [--threads N] [--seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="BLAS/torch threads")
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+# BLAS reads its thread count when NumPy is first imported.
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+
+from scratchcnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU  # noqa: E402
+from scratchcnn.losses import softmax_cross_entropy  # noqa: E402
+from scratchcnn.model import Sequential  # noqa: E402
+from scratchcnn.optim import SGD  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - the benchmark still reports our own numbers
+    torch = None
+
+
+def notebook_network(rng: np.random.Generator) -> Sequential:
+    return Sequential(
+        [Conv2D(1, 8, 3, bias=False, rng=rng), MaxPool2D(2), Flatten(), Dense(1352, 10, rng=rng)]
+    )
+
+
+def larger_network(rng: np.random.Generator) -> Sequential:
+    return Sequential(
+        [
+            Conv2D(1, 32, 3, rng=rng),
+            ReLU(),
+            Conv2D(32, 64, 3, rng=rng),
+            ReLU(),
+            MaxPool2D(2),
+            Flatten(),
+            Dense(9216, 128, rng=rng),
+            ReLU(),
+            Dense(128, 10, rng=rng),
+        ]
+    )
+
+
+def torch_notebook_network():
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 8, 3, bias=False), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1352, 10))
+
+
+def torch_larger_network():
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(9216, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
+def rate(step, batch: int, seconds: float) -> float:
+    """Images per second of ``step`` (best of three timed runs after a warm-up)."""
+    step()
+    step()
+    best = 0.0
+    for _ in range(3):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds / 3:
+            step()
+            count += 1
+        best = max(best, count * batch / elapsed)
+    return best
+
+
+def ours(build, batch: int, seconds: float) -> tuple[float, float]:
+    rng = np.random.default_rng(0)
+    model = build(rng)
+    optimizer = SGD(model.parameters(), lr=0.01)
+    x = rng.standard_normal((batch, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+
+    def train_step() -> None:
+        _, grad = softmax_cross_entropy(model.forward(x, training=True), y)
+        model.backward(grad)
+        optimizer.step()
+
+    def infer() -> None:
+        model.forward(x)
+
+    return rate(train_step, batch, seconds), rate(infer, batch, seconds)
+
+
+def theirs(build, batch: int, seconds: float) -> tuple[float, float]:
+    torch.manual_seed(0)
+    model = build()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+
+    def train_step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    def infer() -> None:
+        with torch.inference_mode():
+            model(x)
+
+    return rate(train_step, batch, seconds), rate(infer, batch, seconds)
+
+
+def main() -> int:
+    if torch is not None:
+        torch.set_num_threads(ARGS.threads)
+    cases = [
+        ("notebook", notebook_network, torch_notebook_network, 1),
+        ("notebook", notebook_network, torch_notebook_network, 32),
+        ("notebook", notebook_network, torch_notebook_network, 128),
+        ("larger", larger_network, torch_larger_network, 128),
+    ]
+    torch_version = torch.__version__ if torch is not None else "not installed"
+    print(f"threads={ARGS.threads}  numpy {np.__version__}  torch {torch_version}  python {sys.version.split()[0]}")
+    header = f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'torch img/s':>12} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    for name, build, build_torch, batch in cases:
+        our_train, our_infer = ours(build, batch, ARGS.seconds)
+        if torch is not None:
+            their_train, their_infer = theirs(build_torch, batch, ARGS.seconds)
+        else:
+            their_train = their_infer = float("nan")
+        for mode, a, b in (("train", our_train, their_train), ("infer", our_infer, their_infer)):
+            print(f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {b:>12,.0f} {a / b:>6.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
