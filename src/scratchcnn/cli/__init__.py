@@ -19,7 +19,7 @@ from scratchcnn import __version__
 from scratchcnn.errors import ScratchCNNError
 
 # Sub-command modules (``scratchcnn.cli.<name>_cmd``), in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("data",)
+COMMAND_MODULES: tuple[str, ...] = ("predict", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:

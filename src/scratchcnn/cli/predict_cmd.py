@@ -1,0 +1,156 @@
+"""``scratchcnn predict MODEL IMAGE...``: classify pictures of digits with a saved model.
+
+Each image goes through MNIST-style preprocessing (:mod:`scratchcnn.images`), then the
+model's recorded input normalisation (:func:`scratchcnn.preprocessing.normalize`). One
+line per image shows the predicted class and the top-K classes with their probabilities;
+``--json`` prints the same as JSON. Images that cannot be read are reported on stderr,
+the others still predicted, and the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from scratchcnn.errors import ModelFileError, ScratchCNNError
+
+#: The input shape MNIST-style preprocessing produces.
+INPUT_SHAPE = (28, 28, 1)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``predict`` sub-command."""
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify PNG/JPEG images of digits with a saved model",
+        description=(
+            "Classify images with a saved model. Each image is turned into an MNIST-style "
+            "28x28 digit (grayscale, inverted when the background is light, cropped, "
+            "scaled to fit 20x20, centred by centre of mass). Needs Pillow: "
+            "pip install 'scratchcnn[images]'."
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL", help="model or checkpoint file (.npz)")
+    parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG...)")
+    parser.add_argument(
+        "--top",
+        type=_positive_int,
+        default=3,
+        metavar="K",
+        help="how many of the most probable classes to show (default: 3)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=256,
+        metavar="N",
+        help="images per forward pass (default: 256)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict every image; returns 0, or 1 when some image could not be read."""
+    from scratchcnn.images import load_image_as_mnist, require_pillow
+    from scratchcnn.persistence import load
+    from scratchcnn.preprocessing import check_preprocessing, normalize
+
+    require_pillow()
+    model = load(args.model)
+    preprocessing, class_names = _model_settings(model, args.model)
+    try:
+        preprocessing = check_preprocessing(preprocessing)
+    except ValueError as exc:
+        raise ModelFileError(f"{args.model}: bad preprocessing in the metadata: {exc}") from None
+
+    pixels, names, errors = [], [], []
+    for path in args.images:
+        try:
+            pixels.append(load_image_as_mnist(path))
+            names.append(path)
+        except ScratchCNNError as exc:
+            errors.append((path, str(exc)))
+    results = []
+    if pixels:
+        x = normalize(np.stack(pixels), preprocessing, model.dtype)
+        probabilities = model.predict_proba(x, batch_size=args.batch_size)
+        top = min(args.top, len(class_names))
+        for path, p in zip(names, probabilities):
+            order = np.argsort(-p, kind="stable")[:top]
+            results.append(
+                {
+                    "image": path,
+                    "class": class_names[order[0]],
+                    "index": int(order[0]),
+                    "top": [
+                        {"class": class_names[i], "index": int(i), "probability": float(p[i])}
+                        for i in order
+                    ],
+                }
+            )
+    if args.json:
+        errors_json = [{"image": path, "error": message} for path, message in errors]
+        report = {"model": args.model, "predictions": results, "errors": errors_json}
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for _path, message in errors:
+            print(f"scratchcnn: error: {message}", file=sys.stderr)
+        if results:
+            print(format_table(results))
+    return 1 if errors else 0
+
+
+def _model_settings(model: Any, source: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """The model's preprocessing and class names, checked against its architecture."""
+    shape = model.input_shape or INPUT_SHAPE
+    if tuple(shape) != INPUT_SHAPE:
+        raise ModelFileError(
+            f"{source}: the model takes inputs of shape {tuple(shape)}; "
+            f"predict feeds 28x28 grayscale digits {INPUT_SHAPE}"
+        )
+    try:
+        output = model.output_shapes(INPUT_SHAPE)[-1]
+    except ValueError as exc:
+        raise ModelFileError(f"{source}: the model cannot take 28x28x1 inputs: {exc}") from None
+    if len(output) != 1:
+        raise ModelFileError(f"{source}: the model outputs shape {output}, not class scores")
+    classes = output[0]
+    names = model.metadata.get("class_names")
+    if names is None:
+        names = [str(i) for i in range(classes)]
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ModelFileError(f"{source}: metadata 'class_names' is not a list of strings")
+    if len(names) != classes:
+        raise ModelFileError(
+            f"{source}: metadata names {len(names)} classes, the model outputs {classes}"
+        )
+    return model.metadata.get("preprocessing"), names
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    """An aligned table: image, predicted class, then each top class with its probability."""
+    name_width = max(len(entry["class"]) for result in results for entry in result["top"])
+    k = len(results[0]["top"])
+    rows = [["image", "class", f"top {k}"]]
+    for result in results:
+        cells = [f"{e['class']:<{name_width}} {e['probability']:7.2%}" for e in result["top"]]
+        rows.append([result["image"], result["class"], "   ".join(cells)])
+    widths = [max(len(row[c]) for row in rows) for c in range(2)]
+    return "\n".join(
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip() for row in rows
+    )
