@@ -19,7 +19,7 @@ from scratchcnn import __version__
 from scratchcnn.errors import ScratchCNNError
 
 # Sub-command modules (``scratchcnn.cli.<name>_cmd``), in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("predict", "data")
+COMMAND_MODULES: tuple[str, ...] = ("train", "evaluate", "predict", "summary", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A convolutional neural network written from scratch in NumPy.",
     )
     parser.add_argument("--version", action="version", version=f"scratchcnn {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show the full traceback of any error"
-    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of any error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"scratchcnn.cli.{name}_cmd")
