@@ -13,7 +13,11 @@ __version__ = "0.1.0"
 
 __all__ = ["Sequential", "__version__", "load", "save"]
 
-_LAZY = {"Sequential": "scratchcnn.model", "load": "scratchcnn.persistence", "save": "scratchcnn.persistence"}
+_LAZY = {
+    "Sequential": "scratchcnn.model",
+    "load": "scratchcnn.persistence",
+    "save": "scratchcnn.persistence",
+}
 
 if TYPE_CHECKING:
     from scratchcnn.model import Sequential
