@@ -26,7 +26,9 @@ import time
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="BLAS/torch threads")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="BLAS/torch threads"
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     return parser.parse_args()
 
@@ -73,7 +75,9 @@ def larger_network(rng: np.random.Generator) -> Sequential:
 
 def torch_notebook_network():
     nn = torch.nn
-    return nn.Sequential(nn.Conv2d(1, 8, 3, bias=False), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1352, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, bias=False), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1352, 10)
+    )
 
 
 def torch_larger_network():
@@ -153,7 +157,9 @@ def main() -> int:
         ("larger", larger_network, torch_larger_network, 128),
     ]
     torch_version = torch.__version__ if torch is not None else "not installed"
-    print(f"threads={ARGS.threads}  numpy {np.__version__}  torch {torch_version}  python {sys.version.split()[0]}")
+    print(
+        f"threads={ARGS.threads}  numpy {np.__version__}  torch {torch_version}  python {sys.version.split()[0]}"
+    )
     header = f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'torch img/s':>12} {'ratio':>6}"
     print(header)
     print("-" * len(header))
@@ -164,7 +170,9 @@ def main() -> int:
         else:
             their_train = their_infer = float("nan")
         for mode, a, b in (("train", our_train, their_train), ("infer", our_infer, their_infer)):
-            print(f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {b:>12,.0f} {a / b:>6.2f}", flush=True)
+            print(
+                f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {b:>12,.0f} {a / b:>6.2f}", flush=True
+            )
     return 0
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from scratchcnn.cli import main
 
 
@@ -105,6 +103,5 @@ def test_unknown_data_set(capsys) -> None:
 
 
 def test_data_needs_an_action(capsys) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["data"])
-    assert info.value.code == 2
+    assert main(["data"]) == 2
+    assert "required: ACTION" in capsys.readouterr().err
