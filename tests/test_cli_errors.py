@@ -168,3 +168,24 @@ def test_a_bug_is_not_dressed_up_as_a_user_error(monkeypatch):
 def test_layers_name_themselves_and_both_shapes(layer, x, message):
     with pytest.raises(ValueError, match=message):
         layer.forward(x)
+
+
+def test_parser_constants_match_the_library():
+    from scratchcnn import datasets
+    from scratchcnn.cli.common import DATASET_CHOICES, PRESET_NAMES
+    from scratchcnn.presets import PRESETS
+
+    assert DATASET_CHOICES == datasets.NAMES
+    assert PRESET_NAMES == tuple(PRESETS)
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    code = (
+        "import sys; from scratchcnn.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith('scratchcnn.') and "
+        "m.split('.')[1] in {'layers', 'model', 'presets', 'persistence', 'training', 'datasets'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

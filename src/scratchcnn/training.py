@@ -521,8 +521,9 @@ class ProgressBar(Callback):
 class EpochPrinter(Callback):
     """One line per epoch, for logs and terminals without a progress bar."""
 
-    def __init__(self, print_fn: Callable[[str], None] = print) -> None:
-        self.print = print_fn
+    def __init__(self, print_fn: Callable[[str], None] | None = None) -> None:
+        # Flushed at once, so that a log piped to a file or another program stays live.
+        self.print = print_fn or (lambda line: print(line, flush=True))
 
     def on_epoch_end(self, trainer: Trainer, log: EpochLog) -> None:
         line = (

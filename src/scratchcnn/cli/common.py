@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import math
 
+# The names of the data sets and presets, repeated here so that building the parser
+# imports nothing heavy; tests check them against scratchcnn.datasets and .presets.
 DATASET_CHOICES = ("mnist", "fashion-mnist", "mnist-sample")
+PRESET_NAMES = ("classic", "lenet", "fast", "best")
 
 
 def positive_int(text: str) -> int:

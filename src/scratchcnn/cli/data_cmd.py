@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Collection, Sequence
 
-from scratchcnn import datasets
-from scratchcnn.data.registry import get_dataset
+from scratchcnn.cli.common import DATASET_CHOICES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="List, download and verify the data sets scratchcnn can load.",
     )
     actions = parser.add_subparsers(dest="data_action", metavar="ACTION", required=True)
-    names = ", ".join(datasets.NAMES)
+    names = ", ".join(DATASET_CHOICES)
 
     list_parser = actions.add_parser(
         "list", help="show each data set, its splits and sizes, and where it is found"
@@ -49,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print one row per data set and split."""
+    from scratchcnn import datasets
+    from scratchcnn.data.registry import get_dataset
+
     rows = []
     for name in datasets.NAMES:
         dataset = get_dataset(name)
@@ -66,6 +68,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     """Download (or confirm) every file of one data set."""
+    from scratchcnn import datasets
+    from scratchcnn.data.registry import get_dataset
+
     dataset = get_dataset(args.name)
     if dataset.bundled:
         print(f"{dataset.name} is bundled with scratchcnn: nothing to download")
@@ -83,6 +88,9 @@ def run_download(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Report each file as OK, MISMATCH or missing; exit 1 on any problem."""
+    from scratchcnn import datasets
+    from scratchcnn.data.registry import get_dataset
+
     dataset = get_dataset(args.name)
     checks = datasets.verify(dataset.name, args.data_dir)
     rows = []

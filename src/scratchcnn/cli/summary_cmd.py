@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 
+from scratchcnn.cli.common import PRESET_NAMES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``summary`` sub-command."""
-    from scratchcnn.presets import PRESETS
-
     parser = subparsers.add_parser(
         "summary",
         help="show a preset's or a model file's layers, output shapes and parameters",
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model",
         nargs="?",
         metavar="NAME_OR_FILE",
-        help=f"a preset ({', '.join(PRESETS)}) or a model file; none lists the presets",
+        help=f"a preset ({', '.join(PRESET_NAMES)}) or a model file; none lists the presets",
     )
     parser.set_defaults(handler=run)
 

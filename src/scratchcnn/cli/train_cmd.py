@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scratchcnn.cli.common import (
+    PRESET_NAMES,
     add_data_arguments,
     fraction,
     non_negative_int,
@@ -42,8 +43,6 @@ CONFIG_OPTIONS = (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` sub-command."""
-    from scratchcnn.presets import PRESETS
-
     parser = subparsers.add_parser(
         "train",
         help="train a model on a data set, with checkpoints and resume",
@@ -52,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(parser, default=None)
     parser.add_argument(
-        "--model", metavar="NAME", help=f"preset: {', '.join(PRESETS)} (default: {DEFAULT_MODEL})"
+        "--model",
+        metavar="NAME",
+        help=f"preset: {', '.join(PRESET_NAMES)} (default: {DEFAULT_MODEL})",
     )
     parser.add_argument("--epochs", type=positive_int, help="passes over the training set")
     parser.add_argument("--batch-size", type=positive_int, metavar="B", help="images per step")
