@@ -13,7 +13,13 @@ scratchcnn's images/s over PyTorch's (above 1: scratchcnn is faster).
 
 Usage::
 
-    python benchmarks/bench_engine.py [--threads N] [--seconds S]
+    python benchmarks/bench_engine.py [--threads N] [--seconds S] [--blas-core NAME]
+
+``--blas-core`` sets ``OPENBLAS_CORETYPE`` before NumPy loads OpenBLAS. OpenBLAS picks
+its kernels from the CPU it detects; on CPUs it does not know (AMD Zen 5, for one) it
+falls back to its AVX2 "Haswell" kernels even when AVX-512 is there, and
+``--blas-core SkylakeX`` shows what the AVX-512 kernels give. PyTorch (oneDNN) detects
+AVX-512 by itself.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ def parse_args() -> argparse.Namespace:
         "--threads", type=int, default=os.cpu_count() or 1, help="BLAS/torch threads"
     )
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE to force, e.g. SkylakeX")
     return parser.parse_args()
 
 
@@ -37,6 +44,8 @@ ARGS = parse_args()
 # BLAS reads its thread count when NumPy is first imported.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
+if ARGS.blas_core:
+    os.environ["OPENBLAS_CORETYPE"] = ARGS.blas_core
 
 import numpy as np  # noqa: E402
 
@@ -147,6 +156,18 @@ def theirs(build, batch: int, seconds: float) -> tuple[float, float]:
     return rate(train_step, batch, seconds), rate(infer, batch, seconds)
 
 
+def blas_core() -> str:
+    """The kernel family OpenBLAS chose (needs threadpoolctl), else what was asked for."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.environ.get("OPENBLAS_CORETYPE", "default")
+    cores = [
+        i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"
+    ]
+    return cores[0] if cores else "unknown"
+
+
 def main() -> int:
     if torch is not None:
         torch.set_num_threads(ARGS.threads)
@@ -158,7 +179,7 @@ def main() -> int:
     ]
     torch_version = torch.__version__ if torch is not None else "not installed"
     print(
-        f"threads={ARGS.threads}  numpy {np.__version__}  torch {torch_version}  python {sys.version.split()[0]}"
+        f"threads={ARGS.threads}  numpy {np.__version__}  BLAS kernels {blas_core()}  torch {torch_version}  python {sys.version.split()[0]}"
     )
     header = f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'torch img/s':>12} {'ratio':>6}"
     print(header)
