@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scratchcnn.cli.common import positive_float, positive_int
 from scratchcnn.errors import ScratchCNNError
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST"}
@@ -35,27 +36,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--train-size",
-        type=_positive_int,
+        type=positive_int,
         default=1000,
         metavar="N",
         help="train on the first N training images (default: 1000)",
     )
     parser.add_argument(
         "--test-size",
-        type=_positive_int,
+        type=positive_int,
         default=1000,
         metavar="N",
         help="test on the first N test images (default: 1000)",
     )
     parser.add_argument(
-        "--epochs", type=_positive_int, default=3, metavar="N", help="training epochs (default: 3)"
+        "--epochs", type=positive_int, default=3, metavar="N", help="training epochs (default: 3)"
     )
     parser.add_argument(
-        "--lr", type=_positive_float, default=0.005, help="SGD learning rate (default: 0.005)"
+        "--lr", type=positive_float, default=0.005, help="SGD learning rate (default: 0.005)"
     )
     parser.add_argument(
         "--filters",
-        type=_positive_int,
+        type=positive_int,
         default=8,
         metavar="N",
         help="number of 3x3 filters (default: 8)",
@@ -109,23 +110,3 @@ def _check_size(option: str, size: int, available: int, dataset: str, split: str
             f"{option} {size}: {dataset} has only {available:,} {split} images",
             hint=f"choose at most {available}",
         )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchcnn.cli.common import positive_int
 from scratchcnn.errors import ModelFileError, ScratchCNNError
 
 #: The input shape MNIST-style preprocessing produces.
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG...)")
     parser.add_argument(
         "--top",
-        type=_positive_int,
+        type=positive_int,
         default=3,
         metavar="K",
         help="how many of the most probable classes to show (default: 3)",
@@ -46,22 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=256,
         metavar="N",
         help="images per forward pass (default: 256)",
     )
     parser.set_defaults(handler=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
