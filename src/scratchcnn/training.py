@@ -342,11 +342,11 @@ class Trainer:
     def _finish_epoch(
         self, seconds: float, validation: tuple[np.ndarray, np.ndarray] | None
     ) -> EpochLog:
-        loss_sum, correct, seen = self._epoch_sums
+        loss, accuracy = self.running_metrics()
         log = EpochLog(
             epoch=self.epoch + 1,
-            loss=loss_sum / max(seen, 1),
-            accuracy=correct / max(seen, 1),
+            loss=loss,
+            accuracy=accuracy,
             lr=self.optimizer.lr,
             seconds=seconds,
         )
@@ -358,6 +358,11 @@ class Trainer:
         self.batch = 0
         self._epoch_sums = [0.0, 0, 0]
         return log
+
+    def running_metrics(self) -> tuple[float, float]:
+        """Mean loss and accuracy over the batches of the current epoch so far."""
+        loss_sum, correct, seen = self._epoch_sums
+        return loss_sum / max(seen, 1), correct / max(seen, 1)
 
     def _stop(self) -> None:
         if self.on_stop is not None:
@@ -498,9 +503,9 @@ class ProgressBar(Callback):
             return
         self._bar.update(1)
         if trainer.batch % self._every == 0:
-            loss_sum, correct, seen = trainer._epoch_sums
+            running_loss, running_accuracy = trainer.running_metrics()
             self._bar.set_postfix(
-                loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.2%}", refresh=False
+                loss=f"{running_loss:.4f}", acc=f"{running_accuracy:.2%}", refresh=False
             )
 
     def on_epoch_end(self, trainer: Trainer, log: EpochLog) -> None:
