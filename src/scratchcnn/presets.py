@@ -103,7 +103,7 @@ PRESETS: dict[str, Preset] = {
             "classic",
             "the notebook's network: Conv 3x3 x8 -> MaxPool 2 -> Dense 1352 -> 10",
             _classic,
-            {"epochs": 3, "batch_size": 32, "lr": 0.05, "optimizer": "sgd", "momentum": 0.9},
+            {"epochs": 3, "batch_size": 32, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9},
         ),
         Preset(
             "lenet",
