@@ -38,12 +38,12 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from scratchcnn import datasets  # noqa: E402
-from scratchcnn.augment import random_shift  # noqa: E402
 from scratchcnn.preprocessing import normalize  # noqa: E402
 from scratchcnn.presets import PRESETS, build_model  # noqa: E402
 from scratchcnn.training import (  # noqa: E402
     TrainConfig,
     Trainer,
+    augment,
     build_schedule,
     epoch_order,
     evaluate,
@@ -136,10 +136,8 @@ def train_torch(preset: str, dataset: str, config: TrainConfig) -> tuple[float, 
         for batch in range(batches):
             idx = order[batch * config.batch_size : (batch + 1) * config.batch_size]
             x = images[idx]
-            if config.shift:
-                x = random_shift(
-                    x, config.shift, np.random.default_rng([config.seed, epoch, batch])
-                )
+            if config.shift or config.flip:
+                x = augment(x, config, np.random.default_rng([config.seed, epoch, batch]))
             x = torch.from_numpy(normalize(x, preprocessing).transpose(0, 3, 1, 2).copy())
             for group in optimizer.param_groups:
                 group["lr"] = schedule(step)
@@ -174,7 +172,7 @@ def main() -> int:
     print("-" * len(header))
     for dataset in ARGS.datasets.split(","):
         for preset in ARGS.presets.split(","):
-            values = {**PRESETS[preset].defaults, "seed": ARGS.seed}
+            values = {**PRESETS[preset].recipe(dataset), "seed": ARGS.seed}
             if ARGS.epochs:
                 values["epochs"] = ARGS.epochs
             config = TrainConfig(**values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scratchcnn.augment import random_shift
+from scratchcnn.augment import random_flip, random_shift
 from scratchcnn.datasets import load
 from scratchcnn.errors import TrainingError
 from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
@@ -184,7 +184,8 @@ def test_presets_build_and_map_a_digit_to_ten_scores(name):
     model = build_model(name, seed=1)
     assert model.output_shapes((28, 28, 1))[-1] == (10,)
     assert model.forward(np.zeros((2, 28, 28, 1), dtype=np.float32)).shape == (2, 10)
-    TrainConfig(**PRESETS[name].defaults)  # the recipe itself is valid
+    for dataset in ("mnist", "fashion-mnist"):
+        TrainConfig(**PRESETS[name].recipe(dataset))  # the recipes themselves are valid
 
 
 @pytest.mark.parametrize(
@@ -199,3 +200,13 @@ def test_presets_build_and_map_a_digit_to_ten_scores(name):
 def test_bad_config_values_are_named(values, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**values)
+
+
+def test_random_flip_mirrors_about_half_the_images_and_nothing_else():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (400, 5, 6)).astype(np.uint8)
+    flipped = random_flip(images, np.random.default_rng(9))
+    mirrored = np.array([np.array_equal(f, i[:, ::-1]) for f, i in zip(flipped, images)])
+    unchanged = np.array([np.array_equal(f, i) for f, i in zip(flipped, images)])
+    assert np.all(mirrored ^ unchanged)
+    assert 150 < mirrored.sum() < 250

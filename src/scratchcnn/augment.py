@@ -26,3 +26,11 @@ def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator) -
     if images.ndim == 4:
         shifted = np.moveaxis(shifted, 1, -1)
     return np.ascontiguousarray(shifted)
+
+
+def random_flip(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mirror each image left-right with probability 1/2 (for clothes, not for digits)."""
+    flip = rng.random(len(images)) < 0.5
+    out = images.copy()
+    out[flip] = images[flip][:, :, ::-1]
+    return out

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchcnn.augment import random_shift
+from scratchcnn.augment import random_flip, random_shift
 from scratchcnn.errors import TrainingError
 from scratchcnn.losses import softmax_cross_entropy
 from scratchcnn.metrics import accuracy, confusion_matrix, per_class_accuracy
@@ -52,6 +52,7 @@ class TrainConfig:
     schedule: str = "onecycle"
     label_smoothing: float = 0.0
     shift: int = 0
+    flip: bool = False
     validation_split: float = 0.0
     seed: int = 0
 
@@ -212,6 +213,15 @@ def build_schedule(config: TrainConfig, steps_per_epoch: int) -> Schedule:
     return OneCycleLR(config.lr, total_steps=max(total, 2))
 
 
+def augment(images: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """The config's augmentation of one batch: random shifts, then random mirroring."""
+    if config.shift:
+        images = random_shift(images, config.shift, rng)
+    if config.flip:
+        images = random_flip(images, rng)
+    return images
+
+
 def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
     """The shuffled order of ``count`` samples in ``epoch``: a function of the seed only."""
     return np.random.default_rng([seed, epoch]).permutation(count)
@@ -314,9 +324,9 @@ class Trainer:
         self, batch_images: np.ndarray, batch_labels: np.ndarray, schedule: Schedule
     ) -> None:
         config = self.config
-        if config.shift:
+        if config.shift or config.flip:
             rng = np.random.default_rng([config.seed, self.epoch, self.batch])
-            batch_images = random_shift(batch_images, config.shift, rng)
+            batch_images = augment(batch_images, config, rng)
         x = normalize(batch_images, self.preprocessing, self.model.dtype)
         self.optimizer.lr = schedule(self.step)
         logits = self.model.forward(x, training=True)
@@ -581,6 +591,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingInterrupted",
+    "augment",
     "build_optimizer",
     "build_schedule",
     "evaluate",

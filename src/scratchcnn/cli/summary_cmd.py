@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         build_model(args.model).summary()
         recipe = ", ".join(f"{k}={v}" for k, v in preset.defaults.items())
         print(f"Training recipe: {recipe}")
+        for dataset, changes in preset.per_dataset.items():
+            print(f"  on {dataset}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
         return 0
     model = load(args.model)
     model.summary(input_shape=model.input_shape or (28, 28, 1))

@@ -36,6 +36,7 @@ CONFIG_OPTIONS = (
     "schedule",
     "label_smoothing",
     "shift",
+    "flip",
     "validation_split",
     "seed",
 )
@@ -65,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label-smoothing", type=fraction, metavar="E")
     parser.add_argument(
         "--shift", type=non_negative_int, metavar="PX", help="random shifts of up to PX pixels"
+    )
+    parser.add_argument(
+        "--flip",
+        action="store_const",
+        const=True,
+        help="mirror images left-right at random (for Fashion-MNIST, not for digits)",
     )
     parser.add_argument(
         "--validation-split",
@@ -183,13 +190,13 @@ def _start(args: argparse.Namespace) -> tuple[Any, str]:
 
     name = args.model or DEFAULT_MODEL
     preset = get_preset(name)
-    values = dict(preset.defaults)
+    dataset = args.dataset or "mnist"
+    values = preset.recipe(dataset)
     values.update({k: getattr(args, k) for k in CONFIG_OPTIONS if getattr(args, k) is not None})
     try:
         config = TrainConfig(**values)
     except ValueError as exc:
         raise ScratchCNNError(str(exc)) from None
-    dataset = args.dataset or "mnist"
     model = build_model(name, seed=config.seed)
     model.metadata.update({"dataset": dataset, "class_names": datasets.class_names(dataset)})
     if args.train_size:
@@ -261,6 +268,8 @@ def _describe(config: Any) -> str:
     ]
     if config.shift:
         parts.append(f"shifts up to {config.shift} px")
+    if config.flip:
+        parts.append("random mirroring")
     if config.validation_split:
         parts.append(f"validation {config.validation_split:.0%}")
     return ", ".join(parts)
