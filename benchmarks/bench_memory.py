@@ -40,7 +40,7 @@ def peak_rss_mb(command: list[str]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="best", help="preset to evaluate (untrained weights)")
-    parser.add_argument("--batch-sizes", default="100,500,2000,10000")
+    parser.add_argument("--batch-sizes", default="100,256,1000,10000")
     args = parser.parse_args()
 
     from scratchcnn.persistence import save

@@ -442,7 +442,7 @@ def evaluate(
     images: np.ndarray,
     labels: np.ndarray,
     preprocessing: dict[str, Any] | None = None,
-    batch_size: int = 500,
+    batch_size: int = 256,
     num_classes: int | None = None,
 ) -> Evaluation:
     """Mean loss, accuracy and confusion matrix over uint8 images, ``batch_size`` at a time.

@@ -24,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--split", choices=("test", "train"), default="test", help="which split (default: test)"
     )
     parser.add_argument(
-        "--batch-size", type=positive_int, default=500, metavar="N", help="images per batch"
+        "--batch-size",
+        type=positive_int,
+        default=256,
+        metavar="N",
+        help="images per batch (default: 256)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=run)
