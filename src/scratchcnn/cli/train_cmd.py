@@ -98,7 +98,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resume", action="store_true", help="continue from the checkpoint exactly"
     )
     parser.add_argument(
-        "--no-progress", action="store_true", help="one line per epoch instead of a progress bar"
+        "--no-progress",
+        action="store_true",
+        help="one line per epoch instead of a progress bar (the default when not on a terminal)",
     )
     parser.add_argument(
         "--no-test", action="store_true", help="skip evaluating on the test split at the end"
@@ -140,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         trainer, dataset = _start(args)
     callbacks = [CheckpointWriter(ckpt)]
-    callbacks.insert(0, EpochPrinter() if args.no_progress or not _has_tqdm() else _progress_bar())
+    # A live bar needs a terminal (and tqdm); logs and pipes get one line per epoch.
+    live = not args.no_progress and sys.stderr.isatty() and _has_tqdm()
+    callbacks.insert(0, _progress_bar() if live else EpochPrinter())
     trainer.callbacks = callbacks
 
     images, labels = datasets.load(dataset, "train", args.data_dir)
