@@ -18,6 +18,7 @@ from scratchcnn.cli.common import (
     PRESET_NAMES,
     add_data_arguments,
     fraction,
+    non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
@@ -61,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=positive_float, help="(peak) learning rate")
     parser.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
     parser.add_argument("--momentum", type=fraction, help="SGD momentum")
-    parser.add_argument("--weight-decay", type=_non_negative_float, metavar="WD")
+    parser.add_argument("--weight-decay", type=non_negative_float, metavar="WD")
     parser.add_argument("--schedule", choices=("constant", "step", "cosine", "onecycle"))
     parser.add_argument("--label-smoothing", type=fraction, metavar="E")
     parser.add_argument(
@@ -106,12 +107,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-test", action="store_true", help="skip evaluating on the test split at the end"
     )
     parser.set_defaults(handler=run)
-
-
-def _non_negative_float(text: str) -> float:
-    if text.strip() in {"0", "0.0"}:
-        return 0.0
-    return positive_float(text)
 
 
 def checkpoint_path(out: str, checkpoint: str | None) -> Path:
