@@ -154,6 +154,26 @@ def test_batch_size_does_not_change_results(
             assert x["probability"] == pytest.approx(y["probability"], rel=1e-4)
 
 
+def test_images_are_read_and_normalised_one_batch_at_a_time(
+    model_path: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    import scratchcnn.preprocessing as preprocessing
+
+    sizes = []
+    original = preprocessing.normalize
+
+    def spy(pixels, *args, **kwargs):
+        sizes.append(len(pixels))
+        return original(pixels, *args, **kwargs)
+
+    monkeypatch.setattr(preprocessing, "normalize", spy)
+    paths = [images[k] for k in CLASSES] * 3
+    code, out, _ = run([model_path, *paths, "--batch-size", 4], capsys)
+    assert code == 0
+    assert max(sizes) == 4 and sum(sizes) == len(paths)
+    assert out.count("\n") == len(paths) + 1  # a header, then one row per image
+
+
 def test_model_without_metadata_uses_digits_and_default_preprocessing(
     tmp_path: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

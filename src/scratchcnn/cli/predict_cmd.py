@@ -69,19 +69,22 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ModelFileError(f"{args.model}: bad preprocessing in the metadata: {exc}") from None
 
-    pixels, names, errors = [], [], []
-    for path in args.images:
-        try:
-            pixels.append(load_image_as_mnist(path))
-            names.append(path)
-        except ScratchCNNError as exc:
-            errors.append((path, str(exc)))
-    results = []
-    if pixels:
+    results, errors = [], []
+    top = min(args.top, len(class_names))
+    # Read, normalise and classify one batch of files at a time, so memory stays bounded
+    # however many images are given.
+    for start in range(0, len(args.images), args.batch_size):
+        pixels, names = [], []
+        for path in args.images[start : start + args.batch_size]:
+            try:
+                pixels.append(load_image_as_mnist(path))
+                names.append(path)
+            except ScratchCNNError as exc:
+                errors.append((path, str(exc)))
+        if not pixels:
+            continue
         x = normalize(np.stack(pixels), preprocessing, model.dtype)
-        probabilities = model.predict_proba(x, batch_size=args.batch_size)
-        top = min(args.top, len(class_names))
-        for path, p in zip(names, probabilities):
+        for path, p in zip(names, model.predict_proba(x, batch_size=args.batch_size)):
             order = np.argsort(-p, kind="stable")[:top]
             results.append(
                 {
