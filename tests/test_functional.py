@@ -122,3 +122,21 @@ def test_max_pool_routes_to_the_first_row_major_maximum_among_ties(pool, shape):
         a, b = np.unravel_index(np.argmax(window), window.shape)  # first in row-major order
         expected[n, i * ph + a, j * pw + b, c] = g[n, i, j, c]
     np.testing.assert_array_equal(dx, expected)
+
+
+def test_reused_buffers_stay_correct_when_the_dtype_changes():
+    """A workspace filled in float32 must not leak stale values into a float64 call."""
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((3, 3, 2, 3))
+    workspace: dict = {}
+    for dtype in (np.float32, np.float64, np.float32):
+        g = rng.standard_normal((2, 5, 5, 3)).astype(dtype)
+        if dtype == np.float64:
+            # Poison whatever a reused buffer of this shape might hold.
+            for buffer in workspace.values():
+                buffer[...] = 1e6
+        fresh = F.conv2d_backward_input(g, w.astype(dtype), (7, 7), (1, 1), (0, 0, 0, 0))
+        reused = F.conv2d_backward_input(
+            g, w.astype(dtype), (7, 7), (1, 1), (0, 0, 0, 0), workspace
+        )
+        np.testing.assert_array_equal(reused, fresh)

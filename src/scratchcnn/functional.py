@@ -213,10 +213,9 @@ def _spread_gradient(
     """
     n, oh, ow, c = grad_out.shape
     (H, W), (sh, sw), (oy, ox) = size, stride, offset
-    shape = (n, H, W, c)
-    reuse = workspace is not None and "spread" in workspace and workspace["spread"].shape == shape
-    out = scratch_buffer(workspace, "spread", shape, grad_out.dtype)
-    if not reuse or workspace["spread"].dtype != grad_out.dtype:
+    previous = workspace.get("spread") if workspace is not None else None
+    out = scratch_buffer(workspace, "spread", (n, H, W, c), grad_out.dtype)
+    if out is not previous:
         out[...] = 0
     i0, i1 = _index_range(oh, sh, oy, H)
     j0, j1 = _index_range(ow, sw, ox, W)
