@@ -79,6 +79,22 @@ class Layer:
         self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
         self.grads[name] = np.zeros_like(self.params[name])
 
+    def _add_weights(
+        self,
+        shape: Shape,
+        fan_in: int,
+        fan_out: int,
+        init: str,
+        rng: RandomLike,
+        bias: bool,
+    ) -> None:
+        """A ``weight`` of ``shape`` drawn by initialiser ``init`` and, if asked, a zero
+        ``bias`` over the last axis (the outputs)."""
+        self.init = init
+        self._add_param("weight", initialize(init, shape, fan_in, fan_out, as_generator(rng)))
+        if bias:
+            self._add_param("bias", np.zeros(shape[-1]))
+
     def astype(self, dtype: np.dtype | type) -> Layer:
         """Convert parameters, gradients and buffers to ``dtype`` (float32 or float64)."""
         self.dtype = np.dtype(dtype)
@@ -161,14 +177,9 @@ class Conv2D(Layer):
             if len(pair) != 2 or min(pair) < 0:
                 raise ValueError(f"padding must be non-negative, got {padding!r}")
             self.padding = (int(pair[0]), int(pair[1]))
-        self.init = init
         kh, kw = self.kernel_size
-        fan_in = kh * kw * in_channels
-        fan_out = kh * kw * out_channels
         shape = (kh, kw, self.in_channels, self.out_channels)
-        self._add_param("weight", initialize(init, shape, fan_in, fan_out, as_generator(rng)))
-        if bias:
-            self._add_param("bias", np.zeros(self.out_channels))
+        self._add_weights(shape, kh * kw * in_channels, kh * kw * out_channels, init, rng, bias)
         self._cols: np.ndarray | None = None
         self._pads_by_size: dict[tuple[int, int], F.Pads] = {}
         # Reused im2col matrices (see functional.scratch_buffer).
@@ -319,12 +330,8 @@ class Dense(Layer):
             )
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.init = init
         shape = (self.in_features, self.out_features)
-        weight = initialize(init, shape, self.in_features, self.out_features, as_generator(rng))
-        self._add_param("weight", weight)
-        if bias:
-            self._add_param("bias", np.zeros(self.out_features))
+        self._add_weights(shape, self.in_features, self.out_features, init, rng, bias)
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
