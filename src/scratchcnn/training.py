@@ -122,7 +122,6 @@ class Summary:
     final_accuracy: float
     best_val_accuracy: float | None = None
     best_epoch: int | None = None
-    interrupted: bool = False
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
