@@ -9,11 +9,13 @@ forward, softmax cross-entropy, backward, SGD update) and run in inference mode:
   Dense 9216 -> 128 -> ReLU -> Dense 128 -> 10, at batch 128.
 
 PyTorch (CPU) runs the same architecture, batch and thread count. The ratio column is
-scratchcnn's images/s over PyTorch's (above 1: scratchcnn is faster).
+scratchcnn's images/s over PyTorch's (above 1: scratchcnn is faster), each side's best
+round; the two sides take turns (``--rounds``), and the last column gives the lowest and
+highest ratio of a single round, a measure of how much the machine wandered meanwhile.
 
 Usage::
 
-    python benchmarks/bench_engine.py [--threads N] [--seconds S] [--blas-core NAME]
+    python benchmarks/bench_engine.py [--threads N] [--seconds S] [--rounds R] [--blas-core NAME]
 
 ``--blas-core`` sets ``OPENBLAS_CORETYPE`` before NumPy loads OpenBLAS. OpenBLAS picks
 its kernels from the CPU it detects; on CPUs it does not know (AMD Zen 5, for one) it
@@ -35,7 +37,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count() or 1, help="BLAS/torch threads"
     )
-    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument(
+        "--seconds", type=float, default=4.0, help="time per measurement and side, all rounds"
+    )
+    parser.add_argument("--rounds", type=int, default=8, help="turns each side takes (see compare)")
     parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE to force, e.g. SkylakeX")
     return parser.parse_args()
 
@@ -104,21 +109,42 @@ def torch_larger_network():
     )
 
 
-def rate(step, batch: int, seconds: float) -> float:
-    """Images per second of ``step`` (best of three timed runs after a warm-up)."""
-    step()
-    step()
-    best = 0.0
-    for _ in range(3):
-        count, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds / 3:
+def images_per_second(step, batch: int, seconds: float) -> float:
+    """Images per second of ``step`` over one timed run of about ``seconds``."""
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        step()
+        count += 1
+    return count * batch / elapsed
+
+
+def compare(
+    ours, theirs, batch: int, seconds: float, rounds: int
+) -> tuple[float, float, float, float]:
+    """Best images/s of each side and the lowest and highest per-round ratio.
+
+    The two sides take turns, ``rounds`` times, so that a slow spell of a shared machine
+    hits both rather than whichever happened to run during it. Each keeps its best round.
+    """
+    for step in (ours, ours, theirs, theirs):  # warm-up: buffers, caches, lazy set-up
+        if step is not None:
             step()
-            count += 1
-        best = max(best, count * batch / elapsed)
-    return best
+    best_ours = best_theirs = 0.0
+    ratios = []
+    for _ in range(rounds):
+        a = images_per_second(ours, batch, seconds / rounds)
+        b = (
+            images_per_second(theirs, batch, seconds / rounds)
+            if theirs is not None
+            else float("nan")
+        )
+        best_ours, best_theirs = max(best_ours, a), max(best_theirs, b)
+        ratios.append(a / b)
+    return best_ours, best_theirs, min(ratios), max(ratios)
 
 
-def ours(build, batch: int, seconds: float) -> tuple[float, float]:
+def our_steps(build, batch: int):
+    """scratchcnn's training step and inference call for the network ``build`` makes."""
     rng = np.random.default_rng(0)
     model = build(rng)
     optimizer = SGD(model.parameters(), lr=0.01)
@@ -133,10 +159,11 @@ def ours(build, batch: int, seconds: float) -> tuple[float, float]:
     def infer() -> None:
         model.forward(x)
 
-    return rate(train_step, batch, seconds), rate(infer, batch, seconds)
+    return train_step, infer
 
 
-def theirs(build, batch: int, seconds: float) -> tuple[float, float]:
+def torch_steps(build, batch: int):
+    """PyTorch's training step and inference call for the same network."""
     torch.manual_seed(0)
     model = build()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -153,7 +180,7 @@ def theirs(build, batch: int, seconds: float) -> tuple[float, float]:
         with torch.inference_mode():
             model(x)
 
-    return rate(train_step, batch, seconds), rate(infer, batch, seconds)
+    return train_step, infer
 
 
 def blas_core() -> str:
@@ -181,18 +208,26 @@ def main() -> int:
     print(
         f"threads={ARGS.threads}  numpy {np.__version__}  BLAS kernels {blas_core()}  torch {torch_version}  python {sys.version.split()[0]}"
     )
-    header = f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'torch img/s':>12} {'ratio':>6}"
+    header = (
+        f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'torch img/s':>12}"
+        f" {'ratio':>6}  {'per-round ratios':>16}"
+    )
     print(header)
     print("-" * len(header))
     for name, build, build_torch, batch in cases:
-        our_train, our_infer = ours(build, batch, ARGS.seconds)
-        if torch is not None:
-            their_train, their_infer = theirs(build_torch, batch, ARGS.seconds)
-        else:
-            their_train = their_infer = float("nan")
-        for mode, a, b in (("train", our_train, their_train), ("infer", our_infer, their_infer)):
+        our_train, our_infer = our_steps(build, batch)
+        their_train, their_infer = (
+            torch_steps(build_torch, batch) if torch is not None else (None, None)
+        )
+        for mode, ours, theirs in (
+            ("train", our_train, their_train),
+            ("infer", our_infer, their_infer),
+        ):
+            a, b, low, high = compare(ours, theirs, batch, ARGS.seconds, ARGS.rounds)
             print(
-                f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {b:>12,.0f} {a / b:>6.2f}", flush=True
+                f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {b:>12,.0f} {a / b:>6.2f}"
+                f"  {low:>7.2f} - {high:<6.2f}",
+                flush=True,
             )
     return 0
 
