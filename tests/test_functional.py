@@ -69,6 +69,23 @@ def test_im2col_is_one_row_per_window():
     np.testing.assert_array_equal(cols[1, 1, 2], x[1, 2:4, 2:5, :].reshape(-1))
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_im2col_matches_windows_for_any_memory_layout(channels, contiguous):
+    # A transposed array is not C-contiguous, so the views take the as_strided path.
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 7, 6, channels))
+    if not contiguous:
+        x = np.ascontiguousarray(x.transpose(2, 1, 0, 3)).transpose(2, 1, 0, 3)
+        assert not x.flags.c_contiguous
+    cols = F.im2col(x, 3, 2, 2, 1)
+    for n, i, j in np.ndindex(*cols.shape[:3]):
+        window = x[n, 2 * i : 2 * i + 3, j : j + 2, :]
+        np.testing.assert_array_equal(cols[n, i, j], window.reshape(-1))
+    with pytest.raises(ValueError, match="read-only"):
+        F.window_view(x, 3, 2, 2, 1)[0, 0, 0, 0, 0, 0] = 1.0
+
+
 @pytest.mark.parametrize(
     ("size", "kernel", "stride", "expected"),
     [

@@ -66,6 +66,20 @@ def pad_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
     return out
 
 
+def strided_view(x: np.ndarray, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """A read-only view of ``x``'s memory with the given ``shape`` and byte ``strides``.
+
+    Like :func:`numpy.lib.stride_tricks.as_strided`, which this falls back on for a
+    non-contiguous ``x``; building the view directly on a contiguous ``x`` takes a tenth of
+    the time, which counts when a whole training step lasts tens of microseconds.
+    """
+    if x.flags.c_contiguous:
+        view = np.ndarray(shape, x.dtype, x, 0, strides)
+        view.flags.writeable = False
+        return view
+    return as_strided(x, shape=shape, strides=strides, writeable=False)
+
+
 def window_view(x: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
     """A read-only strided view ``(N, OH, OW, kh, kw, C)`` of every window of ``x``.
 
@@ -75,12 +89,7 @@ def window_view(x: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray
     oh = (h - kh) // sh + 1
     ow = (w - kw) // sw + 1
     s0, s1, s2, s3 = x.strides
-    return as_strided(
-        x,
-        shape=(n, oh, ow, kh, kw, c),
-        strides=(s0, s1 * sh, s2 * sw, s1, s2, s3),
-        writeable=False,
-    )
+    return strided_view(x, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1, s2, s3))
 
 
 Workspace = dict[str, np.ndarray]
@@ -117,9 +126,10 @@ def im2col(
     matching a kernel of shape ``(kh, kw, C, out)`` reshaped to ``(kh*kw*C, out)``.
 
     With several channels, one copy of the strided window view does the gather. With a
-    single channel that copy would move 1 value per inner step, so instead each of the
-    ``kh*kw`` kernel offsets copies one shifted image into its own contiguous plane, and
-    the result is a transposed (column-major) view of those planes: BLAS reads it as is.
+    single channel that copy would move 1 value per inner step, so instead the copy goes
+    offset-major: plane ``a*kw + b`` holds the image shifted by kernel offset ``(a, b)``
+    (inner steps move whole output rows), and the result is a transposed (column-major)
+    view of those planes, which BLAS reads as is.
     """
     n, h, w, c = x.shape
     oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
@@ -128,12 +138,9 @@ def im2col(
         np.copyto(cols.reshape(n, oh, ow, kh, kw, c), window_view(x, kh, kw, sh, sw))
         return cols
     planes = scratch_buffer(workspace, key, (kh * kw, n, oh, ow), x.dtype)
-    image = x[..., 0]
-    for a in range(kh):
-        for b in range(kw):
-            planes[a * kw + b] = image[
-                :, a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw
-            ]
+    s0, s1, s2, _ = x.strides
+    shifted_images = strided_view(x, (kh, kw, n, oh, ow), (s1, s2, s0, s1 * sh, s2 * sw))
+    np.copyto(planes.reshape(kh, kw, n, oh, ow), shifted_images)
     return planes.transpose(1, 2, 3, 0)
 
 
