@@ -55,3 +55,8 @@ def test_softmax_rows_sum_to_one_and_log_softmax_agrees():
 def test_bad_arguments_name_the_problem(logits, labels, message):
     with pytest.raises(ValueError, match=message):
         softmax_cross_entropy(logits, labels)
+
+
+def test_empty_batch_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least one sample"):
+        softmax_cross_entropy(np.zeros((0, 10), np.float32), np.zeros(0, dtype=int))

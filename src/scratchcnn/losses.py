@@ -36,6 +36,10 @@ def softmax_cross_entropy(
             f"softmax_cross_entropy expected logits of shape (batch, classes), got {logits.shape}"
         )
     n, k = logits.shape
+    if n == 0:
+        raise ValueError(
+            "softmax_cross_entropy needs at least one sample; the mean of none is undefined"
+        )
     if labels.shape != (n,):
         raise ValueError(
             f"softmax_cross_entropy expected {n} labels for logits {logits.shape}, got shape {labels.shape}"
@@ -47,23 +51,24 @@ def softmax_cross_entropy(
     rows = np.arange(n)
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
+    total = exp.sum(axis=1)
+    log_total = np.log(total)
     try:
-        log_p_label = shifted[rows, labels] - np.log(total[:, 0])
+        log_p_label = shifted[rows, labels] - log_total
     except IndexError:
         log_p_label = None
-    if log_p_label is None or (n and labels.min() < 0):
+    if log_p_label is None or labels.min() < 0:
         raise ValueError(
             f"labels must lie in [0, {k}), got values from {labels.min()} to {labels.max()}"
         )
     if label_smoothing:
-        log_p_mean = shifted.mean(axis=1) - np.log(total[:, 0])
+        log_p_mean = shifted.mean(axis=1) - log_total
         loss = -((1 - label_smoothing) * log_p_label + label_smoothing * log_p_mean)
     else:
         loss = -log_p_label
-    grad = exp / total
-    grad[rows, labels] -= 1.0 - label_smoothing
+    # (softmax - target) / N, with the 1/N folded into the per-row normaliser.
+    grad = exp * (1.0 / (n * total))[:, np.newaxis]
+    grad[rows, labels] -= (1.0 - label_smoothing) / n
     if label_smoothing:
-        grad -= label_smoothing / k
-    grad *= 1.0 / n
-    return float(loss.sum()) / max(n, 1), grad.astype(logits.dtype, copy=False)
+        grad -= label_smoothing / (k * n)
+    return float(loss.sum()) / n, grad.astype(logits.dtype, copy=False)
