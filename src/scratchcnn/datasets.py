@@ -130,13 +130,18 @@ def locate(
 
 
 def load(
-    name: str, split: str = "train", data_dir: str | os.PathLike[str] | None = None
+    name: str,
+    split: str = "train",
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    limit: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Images ``uint8 (N, 28, 28)`` and labels ``uint8 (N,)`` of one split of a data set.
 
     Looks for the files in the lookup order above and downloads them into the cache when
-    none holds them. Raises :class:`DataError` for unknown names or splits and for files
-    that are damaged or are not the published data.
+    none holds them. With ``limit``, only the first ``limit`` images and labels are
+    returned (from the decoded cache, only those are read). Raises :class:`DataError` for
+    unknown names or splits and for files that are damaged or are not the published data.
     """
     dataset = get_dataset(name)
     files = dataset.split_files(split)
@@ -152,7 +157,7 @@ def load(
         location = Location(
             "cache", destination, destination / files.images.name, destination / files.labels.name
         )
-    return _load_location(dataset, split, location)
+    return _load_location(dataset, split, location, limit)
 
 
 def download(
@@ -193,7 +198,7 @@ def verify(name: str, data_dir: str | os.PathLike[str] | None = None) -> list[Fi
 
 
 def _load_location(
-    dataset: DataSet, split: str, location: Location
+    dataset: DataSet, split: str, location: Location, limit: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decoded arrays of one split from ``location``, through the decoded-array cache."""
     files = dataset.split_files(split)
@@ -205,7 +210,7 @@ def _load_location(
     )
     cache_file = decoded_path(dataset.name, split, key) if key else None
     if cache_file is not None:
-        cached = load_decoded(cache_file, files.images.count, IMAGE_SHAPE)
+        cached = load_decoded(cache_file, files.images.count, IMAGE_SHAPE, limit)
         if cached is not None:
             return cached
     images = _read_checked(dataset, split, location, location.images, files.images, 3)
@@ -218,6 +223,8 @@ def _load_location(
     labels = np.ascontiguousarray(labels)
     if cache_file is not None:
         _store_decoded(cache_file, images, labels)
+    if limit is not None:
+        return images[: max(0, limit)], labels[: max(0, limit)]
     return images, labels
 
 

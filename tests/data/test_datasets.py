@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from scratchcnn import datasets
-from scratchcnn.data import registry
+from scratchcnn.data import cache, registry
 from scratchcnn.data.cache import cache_root, download_folder
 from scratchcnn.data.idx import read_idx, write_idx
 from scratchcnn.errors import DataError
@@ -23,7 +23,7 @@ MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 def decoded_entries(name: str = "") -> list[Path]:
-    return sorted((cache_root() / "decoded").glob(f"{name}*.npz"))
+    return sorted((cache_root() / "decoded").glob(f"{name}*.decoded"))
 
 
 # The bundled sample.
@@ -259,6 +259,43 @@ def test_truncated_cache_entry_is_rebuilt(tiny) -> None:
     entry.write_bytes(entry.read_bytes()[:1000])
     images, _ = datasets.load("tiny", "train", data_dir=tiny.folder)
     np.testing.assert_array_equal(images, tiny.arrays["train"][0])
+
+
+def test_limit_reads_only_the_first_images_from_the_cache(tiny, monkeypatch) -> None:
+    images, labels = tiny.arrays["train"]
+    first, first_labels = datasets.load("tiny", "train", data_dir=tiny.folder, limit=7)
+    np.testing.assert_array_equal(first, images[:7])  # built the entry, returned a prefix
+    np.testing.assert_array_equal(first_labels, labels[:7])
+    monkeypatch.setattr(cache, "BLOCK_IMAGES", 4)  # blocks of 4: a prefix ends mid-block
+    (entry,) = decoded_entries("tiny-train")
+    entry.unlink()
+    datasets.load("tiny", "train", data_dir=tiny.folder)
+    for limit in (0, 3, 4, 6, len(images), len(images) + 5):
+        got, got_labels = datasets.load("tiny", "train", data_dir=tiny.folder, limit=limit)
+        np.testing.assert_array_equal(got, images[:limit])
+        np.testing.assert_array_equal(got_labels, labels[:limit])
+    assert len(decoded_entries("tiny-train")) == 1
+
+
+def test_damage_beyond_a_limit_is_found_by_the_next_full_load(tiny, monkeypatch) -> None:
+    monkeypatch.setattr(cache, "BLOCK_IMAGES", 4)
+    datasets.load("tiny", "train", data_dir=tiny.folder)
+    (entry,) = decoded_entries("tiny-train")
+    damaged = bytearray(entry.read_bytes())
+    damaged[-1] ^= 0xFF  # the last image, in the last block
+    entry.write_bytes(bytes(damaged))
+
+    def no_parsing(path):
+        raise AssertionError(f"parsed {path} although the wanted blocks are sound")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets, "read_idx_with_digest", no_parsing)
+        got, _ = datasets.load("tiny", "train", data_dir=tiny.folder, limit=4)
+    np.testing.assert_array_equal(got, tiny.arrays["train"][0][:4])
+    images, _ = datasets.load("tiny", "train", data_dir=tiny.folder)
+    np.testing.assert_array_equal(images, tiny.arrays["train"][0])
+    (rebuilt,) = decoded_entries("tiny-train")
+    assert rebuilt.read_bytes() != bytes(damaged)
 
 
 def test_changed_source_is_never_served_stale(tiny, tiny_other, tmp_path) -> None:

@@ -79,8 +79,13 @@ def run(args: argparse.Namespace) -> int:
     """Load the data, run both experiments and print each line as soon as it is known."""
     from scratchcnn import classic, datasets
 
-    train_images, train_labels = datasets.load(args.dataset, "train", args.data_dir)
-    test_images, test_labels = datasets.load(args.dataset, "test", args.data_dir)
+    # Only the images used are read: a split shorter than asked for has fewer.
+    train_images, train_labels = datasets.load(
+        args.dataset, "train", args.data_dir, limit=args.train_size
+    )
+    test_images, test_labels = datasets.load(
+        args.dataset, "test", args.data_dir, limit=args.test_size
+    )
     _check_size("--train-size", args.train_size, len(train_images), args.dataset, "training")
     _check_size("--test-size", args.test_size, len(test_images), args.dataset, "test")
     config = classic.ClassicConfig(
@@ -91,13 +96,7 @@ def run(args: argparse.Namespace) -> int:
         lang=args.lang,
         dataset_title=DATASET_TITLES[args.dataset],
     )
-    lines = classic.run_classic(
-        train_images[: args.train_size],
-        train_labels[: args.train_size],
-        test_images[: args.test_size],
-        test_labels[: args.test_size],
-        config,
-    )
+    lines = classic.run_classic(train_images, train_labels, test_images, test_labels, config)
     for line in lines:
         print(line)
     sys.stdout.flush()
