@@ -22,12 +22,12 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scratchcnn.data.cache import decoded_key, decoded_path, download_folder, load_decoded
 from scratchcnn.data.cache import store_decoded as _store_decoded
-from scratchcnn.data.download import Fetched, download_files
 from scratchcnn.data.idx import read_idx_with_digest
 from scratchcnn.data.registry import (
     DATASETS,
@@ -38,8 +38,13 @@ from scratchcnn.data.registry import (
     get_dataset,
     identify_content,
 )
-from scratchcnn.data.verify import FileCheck, check_file
 from scratchcnn.errors import DataError
+
+if TYPE_CHECKING:
+    # Downloading and verifying import HTTP and hashing machinery; loading data that is
+    # already here should not pay for them (``scratchcnn classic`` starts in a blink).
+    from scratchcnn.data.download import Fetched
+    from scratchcnn.data.verify import FileCheck
 
 DATA_ENV = "SCRATCHCNN_DATA"
 NAMES: tuple[str, ...] = tuple(DATASETS)
@@ -152,6 +157,8 @@ def load(
                 f"{name}: the bundled files are missing from {dataset.bundled_dir}",
                 hint="reinstall scratchcnn",
             )
+        from scratchcnn.data.download import download_files
+
         destination = download_folder(name)
         download_files(dataset, files.files, destination, report=_report)
         location = Location(
@@ -172,6 +179,8 @@ def download(
     Files already present with the published checksum are kept. Bundled data sets need
     no download and return an empty list.
     """
+    from scratchcnn.data.download import download_files
+
     dataset = get_dataset(name)
     if dataset.bundled:
         return []
@@ -183,6 +192,8 @@ def download(
 
 def verify(name: str, data_dir: str | os.PathLike[str] | None = None) -> list[FileCheck]:
     """Check the SHA-256 of every file of ``name`` found in lookup order (no download)."""
+    from scratchcnn.data.verify import check_file
+
     dataset = get_dataset(name)
     folders = candidate_folders(name, data_dir)
     checks = []
