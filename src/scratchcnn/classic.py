@@ -85,9 +85,8 @@ def sum_of_nine(
         out = scratch[1]
     np.add(terms[0:8:2], terms[1:8:2], out=scratch)  # t0+t1, t2+t3, t4+t5, t6+t7
     np.add(scratch[0::2], scratch[1::2], out=scratch[0::2])  # (t0+t1)+(t2+t3), (t4+t5)+(t6+t7)
-    np.add(scratch[0], scratch[2], out=out)
-    out += terms[8]
-    return out
+    np.add(scratch[0], scratch[2], out=scratch[1])
+    return np.add(scratch[1], terms[8], out=out)
 
 
 def conv3x3_taps(images: np.ndarray) -> np.ndarray:
@@ -359,8 +358,8 @@ class PreparedImages:
         pixels = self.x.reshape(-1)
         self.columns = np.empty((9, len(first)))
         index = np.empty_like(first)
-        for k in range(9):
-            pixels.take(np.add(first, offsets[k], out=index), out=self.columns[k])
+        for k in range(9):  # indices are all in range: mode="clip" skips a buffered check
+            pixels.take(np.add(first, offsets[k], out=index), out=self.columns[k], mode="clip")
         self.columns[:, self.start[:-1]] = preprocess(np.zeros(1, dtype=np.uint8))[0]
 
         # The filter gradient needs every slot's taps: taps[n, ka, kb, a, b, I, J] is pixel
@@ -410,7 +409,7 @@ class FastCNN:
         columns = images.columns[:, images.start[n] : images.start[n + 1]]
         conv_out = buf["conv_out"]
         self._convolve(columns, buf).take(
-            images.code[n], axis=1, out=conv_out.reshape(num_filters, -1)
+            images.code[n], axis=1, out=conv_out.reshape(num_filters, -1), mode="clip"
         )
         pooled = _max_of_blocks(conv_out, buf)
         flat = buf["flat"]
@@ -458,36 +457,38 @@ class FastCNN:
     ) -> tuple[np.ndarray, np.ndarray]:
         """``ClassicCNN.forward`` on every image: the losses and the 0/1 accuracies.
 
-        Convolution and pooling run on ``chunk`` images at a time; only the dense layer's
+        Convolution and pooling run on ``chunk`` images at a time, with conv values laid
+        out ``(column, filter)`` so that spreading them to the slots copies whole rows and
+        pooling yields the notebook's ``(i, j, f)`` order directly; only the dense layer's
         ``np.dot`` stays per image, since a matrix-matrix product may round differently.
         """
         softmax = self.network.softmax
         num_filters = self.network.conv.num_filters
         windows = images.windows
         buf = self._workspace(images)
-        totals = np.empty((images.count, softmax.weights.shape[1]))
+        weights = softmax.weights
+        totals = np.empty((images.count, weights.shape[1]))
         bounds = np.append(images.start[::chunk], images.start[-1])
-        values = np.empty((num_filters, np.diff(bounds).max(initial=0)))
-        conv_out = np.empty((num_filters, chunk, 4, windows))
-        pooled = np.empty((2, num_filters, chunk, windows))
-        flat = np.empty((chunk, windows, num_filters))
+        values = np.empty((np.diff(bounds).max(initial=0), num_filters))
+        conv_out = np.empty((chunk, 4, windows, num_filters))
+        pooled = np.empty((2, chunk, windows, num_filters))
         for first in range(0, images.count, chunk):
             last = min(first + chunk, images.count)
             size = last - first
             begin, end = images.start[first], images.start[last]
             for lo in range(begin, end, 8192):
                 hi = min(lo + 8192, end)
-                self._convolve(images.columns[:, lo:hi], buf, values[:, lo - begin : hi - begin])
+                self._convolve(images.columns[:, lo:hi], buf, values[lo - begin : hi - begin].T)
             code = images.code[first:last] + (images.start[first:last, np.newaxis] - begin)
-            spread = conv_out[:, :size]
-            values[:, : end - begin].take(code, axis=1, out=spread.reshape(num_filters, size, -1))
-            top, bottom = pooled[0, :, :size], pooled[1, :, :size]
-            np.maximum(spread[:, :, 0], spread[:, :, 1], out=top)
-            np.maximum(spread[:, :, 2], spread[:, :, 3], out=bottom)
-            np.maximum(top, bottom, out=top)
-            np.copyto(flat[:size], top.transpose(1, 2, 0))  # the notebook's (i, j, f) order
-            for row, x in enumerate(flat[:size].reshape(size, -1), first):
-                np.dot(x, softmax.weights, out=totals[row])
+            spread = conv_out[:size]
+            spread_rows = spread.reshape(size, 4 * windows, -1)
+            values[: end - begin].take(code, axis=0, out=spread_rows, mode="clip")
+            top, bottom = pooled[0, :size], pooled[1, :size]
+            np.maximum(spread[:, 0], spread[:, 1], out=top)
+            np.maximum(spread[:, 2], spread[:, 3], out=bottom)
+            np.maximum(top, bottom, out=top)  # (image, window, filter): the (i, j, f) order
+            for row, x in enumerate(top.reshape(size, -1), first):
+                np.dot(x, weights, out=totals[row])
         totals += softmax.biases
         with np.errstate(over="ignore"):
             exp = np.exp(totals)
@@ -504,7 +505,10 @@ class FastCNN:
     def _convolve(
         self, columns: np.ndarray, buf: dict[str, np.ndarray], out: np.ndarray | None = None
     ) -> np.ndarray:
-        """Conv values ``(F, C)`` of patch columns ``(9, C)``: :func:`conv3x3_forward`'s sums."""
+        """Conv values ``(F, C)`` of patch columns ``(9, C)``: :func:`conv3x3_forward`'s sums.
+
+        ``out`` may be any ``(F, C)`` view, such as the transpose of a ``(C, F)`` array.
+        """
         filters = self.network.conv.filters
         size = filters.shape[0] * columns.shape[1]
         products = buf["conv_products"][: 9 * size].reshape(9, len(filters), -1)
