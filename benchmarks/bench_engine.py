@@ -12,6 +12,9 @@ PyTorch (CPU) runs the same architecture, batch and thread count. The ratio colu
 scratchcnn's images/s over PyTorch's (above 1: scratchcnn is faster), each side's best
 round; the two sides take turns (``--rounds``), and the last column gives the lowest and
 highest ratio of a single round, a measure of how much the machine wandered meanwhile.
+A last line times the larger network's second convolution's three matrix products alone
+(forward, weight gradient, input gradient): the part of its step that BLAS, not
+scratchcnn, decides.
 
 Usage::
 
