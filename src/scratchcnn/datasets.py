@@ -148,6 +148,8 @@ def load(
     returned (from the decoded cache, only those are read). Raises :class:`DataError` for
     unknown names or splits and for files that are damaged or are not the published data.
     """
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be a number of images, 0 or more, got {limit}")
     dataset = get_dataset(name)
     files = dataset.split_files(split)
     location = locate(name, split, data_dir)
@@ -234,9 +236,7 @@ def _load_location(
     labels = np.ascontiguousarray(labels)
     if cache_file is not None:
         _store_decoded(cache_file, images, labels)
-    if limit is not None:
-        return images[: max(0, limit)], labels[: max(0, limit)]
-    return images, labels
+    return images[:limit], labels[:limit]
 
 
 def _read_checked(

@@ -335,3 +335,8 @@ def test_cache_location_follows_xdg(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache_root() == tmp_path / "home" / ".cache" / "scratchcnn"
+
+
+def test_a_negative_limit_is_a_clear_error(tiny) -> None:
+    with pytest.raises(ValueError, match="limit must be a number of images"):
+        datasets.load("tiny", "train", data_dir=tiny.folder, limit=-1)

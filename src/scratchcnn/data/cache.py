@@ -37,7 +37,7 @@ DECODED_SUFFIX = ".decoded"
 BLOCK_IMAGES = 1000
 # Header: magic, number of images, image height and width, images per block (little-endian).
 _HEADER = struct.Struct("<8s4q")
-_MAGIC = b"SCNNDEC2"
+_MAGIC = b"SCNNDEC" + str(DECODED_FORMAT).encode()
 
 
 def cache_root() -> Path:
@@ -89,7 +89,7 @@ def load_decoded(
     """
     if not path.is_file():
         return None
-    wanted = count if limit is None else max(0, min(limit, count))
+    wanted = count if limit is None else min(limit, count)
     try:
         with open(path, "rb") as handle:
             return _read_entry(handle, count, image_shape, wanted)
