@@ -33,10 +33,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from scratchcnn.errors import TrainingError
-from scratchcnn.functional import max_pool2d_backward_all_ties, window_view
+from scratchcnn.functional import max_pool2d_backward_all_ties, strided_view, window_view
 
 #: The seed of the notebook's ``np.random.seed(114514)``.
 NOTEBOOK_SEED = 114514
@@ -365,8 +364,8 @@ class PreparedImages:
         # The filter gradient needs every slot's taps: taps[n, ka, kb, a, b, I, J] is pixel
         # (2I + a + ka, 2J + b + kb) of image n (a view; a training step copies one image's).
         s0, s1, s2 = self.x.strides
-        self.taps = as_strided(
-            self.x, (n, 3, 3, 2, 2, oh, ow), (s0, s1, s2, s1, s2, 2 * s1, 2 * s2), writeable=False
+        self.taps = strided_view(
+            self.x, (n, 3, 3, 2, 2, oh, ow), (s0, s1, s2, s1, s2, 2 * s1, 2 * s2)
         )
 
 
