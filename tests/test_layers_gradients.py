@@ -130,6 +130,23 @@ def test_batchnorm2d_gradients_at_inference():
     np.testing.assert_allclose(layer.forward(x), x * scale + shift, rtol=1e-12)
 
 
+def test_batchnorm2d_backward_follows_the_mode_of_the_last_forward():
+    # A training forward leaves its batch statistics behind; an inference forward after it
+    # must not reuse them: its gradient is gamma / sqrt(running_var + eps) * g.
+    rng = np.random.default_rng(2)
+    layer = BatchNorm2D(3, dtype=np.float64)
+    layer.params["weight"][...] = rng.uniform(0.5, 2.0, 3)
+    layer.params["bias"][...] = rng.standard_normal(3)
+    layer.forward(rng.standard_normal((4, 3, 3, 3)) * 2 + 1, training=True)
+    layer.buffers["running_var"][...] = rng.uniform(0.5, 2, 3)
+    x = rng.standard_normal((2, 3, 3, 3))
+    assert_gradients_match(check_layer_gradients(layer, x, rng, training=False))
+    layer.forward(x, training=False)
+    g = rng.standard_normal(x.shape)
+    expected = g * layer.params["weight"] / np.sqrt(layer.buffers["running_var"] + layer.eps)
+    np.testing.assert_allclose(layer.backward(g), expected, rtol=1e-12)
+
+
 @FAST
 @given(st.integers(1, 3), st.integers(0, 2**16))
 def test_relu_gradients(batch, seed):

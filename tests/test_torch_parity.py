@@ -174,9 +174,17 @@ def test_batchnorm2d_matches_torch(batch, h, w, c, seed):
 
     bn.eval()
     x2 = rng.standard_normal((2, h, w, c)).astype(np.float32)
-    assert (
-        rel(layer.forward(x2, training=False), bn(to_nchw(x2, grad=False)), nchw=True) < TOLERANCE
-    )
+    y2 = layer.forward(x2, training=False)
+    g2 = rng.standard_normal(y2.shape).astype(np.float32)
+    dx2 = layer.backward(g2)
+    bn.zero_grad()
+    x2t = to_nchw(x2)
+    y2t = bn(x2t)
+    y2t.backward(to_nchw(g2, grad=False))
+    assert rel(y2, y2t, nchw=True) < TOLERANCE
+    assert rel(dx2, x2t.grad, nchw=True) < TOLERANCE
+    assert rel(layer.grads["weight"], bn.weight.grad) < TOLERANCE
+    assert rel(layer.grads["bias"], bn.bias.grad) < TOLERANCE
 
 
 @SETTINGS

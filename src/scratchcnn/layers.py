@@ -458,6 +458,8 @@ class BatchNorm2D(Layer):
     the batch's mean and (biased) variance; running averages (``momentum`` weight on the new
     value, unbiased variance, as in PyTorch) are used at inference. Backward, with ``m``
     values per channel: ``dx = gamma / (m * std) * (m*dy - sum(dy) - x_hat * sum(dy*x_hat))``.
+    At inference the statistics are constants and ``dx = gamma / sqrt(running_var + eps) * dy``;
+    ``backward`` follows the mode of the last ``forward``.
     """
 
     def __init__(
@@ -487,11 +489,16 @@ class BatchNorm2D(Layer):
                 f"{self!r} expected input with {self.channels} channels (NHWC), got {x.shape}"
             )
         gamma, beta = self.params["weight"], self.params["bias"]
-        if not training:
-            scale = gamma / np.sqrt(self.buffers["running_var"] + self.eps)
-            return x * scale + (beta - self.buffers["running_mean"] * scale)
         flat = x.reshape(-1, self.channels)
         m = flat.shape[0]
+        self._training = training
+        if not training:
+            # A fixed affine map per channel: y = gamma * x_hat + beta with the running
+            # statistics, so dy/dx = gamma / sqrt(running_var + eps).
+            inv_std = 1.0 / np.sqrt(self.buffers["running_var"] + self.eps)
+            x_hat = (flat - self.buffers["running_mean"]) * inv_std
+            self._x_hat, self._inv_std, self._ones = x_hat, inv_std, np.ones(m, dtype=self.dtype)
+            return (x_hat * gamma + beta).reshape(x.shape)
         if m < 2:
             raise ValueError(
                 f"{self!r} needs more than one value per channel in training, got {x.shape}"
@@ -526,6 +533,9 @@ class BatchNorm2D(Layer):
         self.grads["weight"][...] = sum_g_xhat
         if not self.input_grad:
             return None
+        if not self._training:
+            # Inference: the statistics are constants, so the gradient is the per-channel scale.
+            return (g * (self.params["weight"] * inv_std)).reshape(shape)
         scale = self.params["weight"] * inv_std / m
         return ((m * g - sum_g - x_hat * sum_g_xhat) * scale).reshape(shape)
 
