@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Sequential", "__version__", "load", "save"]
+__all__ = ["Sequential", "__version__", "export_onnx", "import_onnx", "load", "save"]
 
 _LAZY = {
     "Sequential": "scratchcnn.model",
+    "export_onnx": "scratchcnn.export",
+    "import_onnx": "scratchcnn.onnx_import",
     "load": "scratchcnn.persistence",
     "save": "scratchcnn.persistence",
 }
 
 if TYPE_CHECKING:
+    from scratchcnn.export import export_onnx
     from scratchcnn.model import Sequential
+    from scratchcnn.onnx_import import import_onnx
     from scratchcnn.persistence import load, save
 
 

@@ -27,6 +27,59 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "unknown language {value!r}: choose one of {choices}",
         "zh": "未知语言 {value!r}：请选择 {choices} 之一",
     },
+    # --- export: ONNX graphs (scratchcnn.export, scratchcnn.onnx_import, `scratchcnn export`)
+    "export.needs_onnx": {
+        "en": "ONNX export and import need the onnx package",
+        "zh": "ONNX 导出和导入需要 onnx 包",
+    },
+    "export.needs_onnx_hint": {
+        "en": "install it with: pip install 'scratchcnn[onnx]'",
+        "zh": "请用以下命令安装：pip install 'scratchcnn[onnx]'",
+    },
+    "export.opset_range": {
+        "en": "cannot write ONNX opset {opset}: choose an opset from {low} to {high}",
+        "zh": "无法写出 ONNX opset {opset}：请选择 {low} 到 {high} 之间的 opset",
+    },
+    "export.input_shape": {
+        "en": "the model's input shape {shape} is not (height, width, channels)",
+        "zh": "模型的输入形状 {shape} 不是（高，宽，通道）",
+    },
+    "export.unsupported_layer": {
+        "en": "layer {index} ({layer}) has no ONNX equivalent",
+        "zh": "第 {index} 层（{layer}）没有对应的 ONNX 运算",
+    },
+    "export.supported_layers": {
+        "en": "export supports {names}",
+        "zh": "导出支持 {names}",
+    },
+    "export.bad_model": {
+        "en": "the model cannot be exported: {reason}",
+        "zh": "无法导出该模型：{reason}",
+    },
+    "export.not_classifier": {
+        "en": "the model ends in per-image shape {shape}, not one score per class",
+        "zh": "模型最后输出的每张图像形状为 {shape}，而不是每个类别一个分数",
+    },
+    "export.written": {
+        "en": "wrote {path} (ONNX opset {opset}; input 'pixels' (N, {height}, {width}, {channels}) with values 0-255)",
+        "zh": "已写出 {path}（ONNX opset {opset}；输入 'pixels' 形状 (N, {height}, {width}, {channels})，取值 0-255）",
+    },
+    "export.unreadable": {
+        "en": "{path} is not a readable ONNX model: {reason}",
+        "zh": "{path} 不是可读取的 ONNX 模型：{reason}",
+    },
+    "export.unsupported_op": {
+        "en": "{path}: node {node!r} uses {op}, which import_onnx does not support{detail}",
+        "zh": "{path}：节点 {node!r} 使用了 import_onnx 不支持的运算 {op}{detail}",
+    },
+    "export.supported_ops": {
+        "en": "import_onnx reads chains of {names}",
+        "zh": "import_onnx 支持由 {names} 组成的链式图",
+    },
+    "export.bad_graph": {
+        "en": "{path}: {reason}",
+        "zh": "{path}：{reason}",
+    },
 }
 
 _current = DEFAULT_LANGUAGE
