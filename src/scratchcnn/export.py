@@ -82,9 +82,7 @@ def require_onnx() -> Any:
     try:
         return importlib.import_module("onnx")
     except ImportError:
-        raise ExportError(
-            tr("export.needs_onnx"), hint=tr("export.needs_onnx_hint")
-        ) from None
+        raise ExportError(tr("export.needs_onnx"), hint=tr("export.needs_onnx_hint")) from None
 
 
 def ir_version_for(opset: int) -> int:
@@ -137,7 +135,9 @@ def to_onnx(model: Sequential, opset: int = DEFAULT_OPSET) -> Any:
         if type(layer) not in _CONVERTERS:
             raise ExportError(
                 tr("export.unsupported_layer", index=index, layer=repr(layer)),
-                hint=tr("export.supported_layers", names=", ".join(t.__name__ for t in _CONVERTERS)),
+                hint=tr(
+                    "export.supported_layers", names=", ".join(t.__name__ for t in _CONVERTERS)
+                ),
             )
     try:
         shapes = model.output_shapes(input_shape)
@@ -217,8 +217,10 @@ def _preprocessing(graph: _GraphBuilder, model: Sequential, channels: int) -> st
             value = value.reshape(())
         elif value.size != channels:
             raise ExportError(
-                tr("export.bad_model", reason=f"preprocessing {key!r} has {value.size} values "
-                   f"for {channels} channels")
+                tr(
+                    "export.bad_model",
+                    reason=f"preprocessing {key!r} has {value.size} values for {channels} channels",
+                )
             )
         tensor = graph.node(op, [tensor, graph.constant(key, value)], f"{key}_applied")
     return tensor

@@ -46,15 +46,18 @@ from scratchcnn.model import Sequential
 
 __all__ = ["SUPPORTED_OPS", "import_onnx"]
 
-SUPPORTED_OPS = (
-    "Mul", "Sub", "Div", "Add", "Transpose", "Conv", "MaxPool", "BatchNormalization", "Relu",
-    "Flatten", "Reshape", "Gemm", "MatMul", "Softmax", "Identity", "Dropout", "Constant",
-)  # fmt: skip
+#: Operation types import_onnx understands (see the table above).
+SUPPORTED_OPS = tuple(
+    "Mul Sub Div Add Transpose Conv MaxPool BatchNormalization Relu Flatten Reshape Gemm "
+    "MatMul Softmax Identity Dropout Constant".split()
+)
 
 PathLike = str | os.PathLike[str]
 
 _TO_NCHW = [0, 3, 1, 2]
 _TO_NHWC = [0, 2, 3, 1]
+#: Operations that work the same on any layout (the input's is read from the first other).
+_LAYOUT_FREE = {"Mul", "Sub", "Div", "Add", "Relu", "Identity", "Dropout", "Constant"}
 
 
 def import_onnx(path: PathLike) -> Sequential:
@@ -110,7 +113,13 @@ class _Importer:
 
     def _unsupported(self, node: Any, detail: str = "") -> None:
         raise ExportError(
-            tr("export.unsupported_op", path=self.source, node=_name(node), op=node.op_type, detail=detail),
+            tr(
+                "export.unsupported_op",
+                path=self.source,
+                node=_name(node),
+                op=node.op_type,
+                detail=detail,
+            ),
             hint=tr("export.supported_ops", names=", ".join(SUPPORTED_OPS)),
         )
 
@@ -147,18 +156,19 @@ class _Importer:
 
     def _input_shape(self) -> tuple[int, int, int]:
         """(H, W, C) of one image, and the layout of the input (NHWC or NCHW)."""
-        dims = [d.dim_value if d.HasField("dim_value") else None
-                for d in self.input.type.tensor_type.shape.dim]  # fmt: skip
+        dims = [
+            d.dim_value if d.HasField("dim_value") else None
+            for d in self.input.type.tensor_type.shape.dim
+        ]
         if len(dims) != 4 or None in dims[1:]:
             self._fail(
                 f"input {self.input.name!r} has shape {_shape_text(dims)}; expected a batch of "
                 "images (N, H, W, C) or (N, C, H, W) with fixed image sizes"
             )
-        first = next(
-            (n for n in self.proto.graph.node if n.op_type not in ("Mul", "Sub", "Div", "Add",
-             "Relu", "Identity", "Dropout", "Constant")), None)  # fmt: skip
-        starts_nhwc = first is not None and first.op_type == "Transpose" and _ints(
-            first, "perm") == _TO_NCHW  # fmt: skip
+        first = next((n for n in self.proto.graph.node if n.op_type not in _LAYOUT_FREE), None)
+        starts_nhwc = (
+            first is not None and first.op_type == "Transpose" and _ints(first, "perm") == _TO_NCHW
+        )
         # scratchcnn's own graphs take NHWC even when no convolution needs a transpose.
         if starts_nhwc or self.proto.producer_name == "scratchcnn":
             self.layout = "NHWC"
@@ -231,8 +241,9 @@ class _Importer:
             dense = self.layers[-1]
             if value.size not in (1, dense.out_features):
                 self._unsupported(node, f" with a bias of shape {value.shape}")
-            self.layers[-1] = _dense(dense.params["weight"], np.broadcast_to(
-                value.reshape(-1), (dense.out_features,)))  # fmt: skip
+            self.layers[-1] = _dense(
+                dense.params["weight"], np.broadcast_to(value.reshape(-1), (dense.out_features,))
+            )
             return
         if self.layers:
             self._unsupported(node, " after the first layer (only the input may be normalised)")
@@ -311,7 +322,10 @@ class _Importer:
         for name, neutral in (("pads", 0), ("dilations", 1)):
             if any(v != neutral for v in _ints(node, name, [neutral])):
                 self._unsupported(node, f" with {name} {_ints(node, name)}")
-        if _int(node, "ceil_mode", 0) or _string(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        if _int(node, "ceil_mode", 0) or _string(node, "auto_pad", "NOTSET") not in (
+            "NOTSET",
+            "VALID",
+        ):
             self._unsupported(node, " with ceil_mode or auto_pad")
         if len(node.output) > 1 and node.output[1]:
             self._unsupported(node, " whose indices are used")
@@ -343,8 +357,12 @@ class _Importer:
     def _op_reshape(self, node: Any, tensor: str, bias_pending: bool) -> None:
         target = [int(v) for v in self._constant(node, 1).reshape(-1)]
         size = int(np.prod(self.shape))
-        if not (len(target) == 2 and target[0] in (0, -1) and target[1] in (-1, size)
-                and target != [-1, -1]):  # fmt: skip
+        if not (
+            len(target) == 2
+            and target[0] in (0, -1)
+            and target[1] in (-1, size)
+            and target != [-1, -1]
+        ):
             self._unsupported(node, f" to shape {target}: only flattening to (N, -1) is supported")
         self._flatten()
 

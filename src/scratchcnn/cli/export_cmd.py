@@ -43,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
     export_onnx(model, output, opset=args.opset)
     height, width, channels = model.input_shape or (28, 28, 1)
     print(
-        tr("export.written", path=output, opset=args.opset, height=height, width=width,
-           channels=channels)  # fmt: skip
+        tr(
+            "export.written",
+            path=output,
+            opset=args.opset,
+            height=height,
+            width=width,
+            channels=channels,
+        )
     )
     return 0
