@@ -94,7 +94,9 @@ def test_user_mistakes_get_one_clear_line(files, capsys, argv, status, fragment)
     assert lines[0].startswith("scratchcnn")
 
 
-def test_missing_data_offline_names_the_files_and_three_fixes(capsys, monkeypatch, tmp_path):
+def test_missing_data_offline_names_the_files_and_the_offline_way_first(
+    capsys, monkeypatch, tmp_path
+):
     monkeypatch.delenv("SCRATCHCNN_DATA", raising=False)
     monkeypatch.setenv("SCRATCHCNN_MIRRORS", "http://127.0.0.1:9/{name}/")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -104,8 +106,24 @@ def test_missing_data_offline_names_the_files_and_three_fixes(capsys, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 1
     assert "train-images-idx3-ubyte.gz" in err
-    for fix in ("connect", "SCRATCHCNN_DATA", "--data-dir"):
+    for fix in ("--dataset mnist-sample", "SCRATCHCNN_DATA", "--data-dir"):
         assert fix in err
+    assert err.index("mnist-sample") < err.index("SCRATCHCNN_DATA")
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    # Like `scratchcnn classic | head -1`: the reader leaves after one line while the command
+    # still has lines to print.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scratchcnn", "classic", "--dataset", "mnist-sample", "--lang", "en"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout.readline()
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert err.decode() == ""
 
 
 def test_debug_shows_the_traceback(files):

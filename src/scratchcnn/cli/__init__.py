@@ -5,7 +5,8 @@ Each sub-command lives in its own module under :mod:`scratchcnn.cli` with a
 taking the parsed arguments and returning the exit status.
 
 Exit status: 0 success, 1 a failure the user can fix (one line on stderr: what is wrong
-and how to fix it), 2 a usage error (one line too), 130 interrupted. ``--debug`` shows
+and how to fix it), 2 a usage error (one line too), 130 interrupted, 141 stdout's reader
+went away (``scratchcnn evaluate m.npz | head -1``: quiet, as Unix tools are). ``--debug`` shows
 the traceback of any failure; an unexpected exception (a bug) always shows it.
 """
 
@@ -13,12 +14,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from scratchcnn import __version__
 from scratchcnn.errors import ScratchCNNError
+
+#: Exit status after stdout's reader closed the pipe: 128 + SIGPIPE, as the shell reports.
+CLOSED_PIPE_STATUS = 141
 
 # Sub-command modules (``scratchcnn.cli.<name>_cmd``), in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = ("classic", "train", "evaluate", "predict", "summary", "data", "export")
@@ -73,7 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _closed_pipe()
     except ScratchCNNError as exc:
         if args.debug:
             raise
@@ -89,6 +98,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("scratchcnn: interrupted", file=sys.stderr)
         return 130
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do.
+
+    Later writes (Python flushes stdout at exit) go to the null device, so no second
+    error appears; the status is the shell's for a process ended by SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return CLOSED_PIPE_STATUS
 
 
 def _describe_os_error(exc: OSError) -> str:

@@ -146,7 +146,8 @@ def download_files(
         else:
             missing.append(data_file.name)
     if missing:
-        raise _download_error(dataset, missing, attempts)
+        offline = bool(bases) and unreachable.issuperset(bases)
+        raise _download_error(dataset, missing, attempts, offline)
     return results
 
 
@@ -237,16 +238,32 @@ def _short_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _download_error(dataset: DataSet, missing: list[str], attempts: list[str]) -> DownloadError:
-    """The error for files no mirror delivered: what is missing, what was tried, the fixes."""
+def _download_error(
+    dataset: DataSet, missing: list[str], attempts: list[str], offline: bool = False
+) -> DownloadError:
+    """The error for files no mirror delivered: what is missing, the fixes, what was tried.
+
+    When no mirror could be reached at all the machine is offline, so the way that needs no
+    network (the bundled sample) comes first and the long list of attempts is left out.
+    """
+    sample = "--dataset mnist-sample (bundled, works offline)"
+    provide = (
+        f"set SCRATCHCNN_DATA to a folder holding {dataset.name}/<these files>, "
+        "or pass --data-dir with a folder holding them"
+    )
+    if offline:
+        message = (
+            f"{dataset.name}: no mirror could be reached (offline?), and "
+            f"{len(missing)} file(s) are not here: {', '.join(missing)}"
+        )
+        hint = f"to work offline, use {sample}; or {provide}"
+        return DownloadError(message, hint=hint)
     tried = "; ".join(attempts) if attempts else "no mirror is configured"
     message = (
         f"{dataset.name}: could not download {len(missing)} file(s): {', '.join(missing)}"
         f" [tried {tried}]"
     )
     hint = (
-        "to provide them: connect to the internet and run "
-        f"`scratchcnn data download {dataset.name}`; or set SCRATCHCNN_DATA to a folder "
-        f"holding {dataset.name}/<these files>; or pass --data-dir with a folder holding them"
+        f"use {sample}; or run `scratchcnn data download {dataset.name}` again later; or {provide}"
     )
     return DownloadError(message, hint=hint)
