@@ -138,9 +138,12 @@ def test_most_confident_mistakes_are_the_wrong_answers_surest_first() -> None:
 def test_model_without_history_gets_the_note_and_one_with_gets_curves(sample) -> None:
     images, labels = sample[0][:100], sample[1][:100]
     model = build_model("classic", seed=0)
-    page = build_report(model, images, labels, examples=1, mistakes=4, language="en")
+    page = build_report(model, images, labels, examples=0, mistakes=4, language="en")
     assert 'id="no-history"' in page and tr("report.no_history", "en") in page
     assert 'id="img-curves"' not in page
+    # --images 0: no feature-map or saliency section at all.
+    assert "img-features" not in page and "img-saliency" not in page
+    assert tr("report.saliency", "en") not in page
     model.metadata["history"] = [
         {"epoch": 1, "loss": 1.0, "accuracy": 0.7, "lr": 1e-3, "seconds": 2.0,
          "val_loss": None, "val_accuracy": None},

@@ -661,15 +661,20 @@ def render_html(data: ReportData, figures: Mapping[str, Any], language: str | No
             _picture(figures["filters"], "filters"),
         ]
     features = figures.get("features") or []
+    if features:  # none with --images 0
+        caption = t("report.features.caption", count=len(features), limit=MAX_CHANNELS)
+        parts += [
+            f"<h2>{esc(t('report.features'))}</h2>",
+            f'<p class="note">{esc(caption)}</p>',
+            *(_picture(f, f"features-{i}") for i, f in enumerate(features)),
+        ]
+    if figures.get("saliency") is not None:
+        parts += [
+            f"<h2>{esc(t('report.saliency'))}</h2>",
+            f'<p class="note">{esc(t("report.saliency.caption"))}</p>',
+            _picture(figures["saliency"], "saliency"),
+        ]
     parts += [
-        f"<h2>{esc(t('report.features'))}</h2>",
-        f'<p class="note">{esc(t("report.features.caption", count=len(features), limit=MAX_CHANNELS))}</p>',
-        *(_picture(f, f"features-{i}") for i, f in enumerate(features)),
-        f"<h2>{esc(t('report.saliency'))}</h2>",
-        f'<p class="note">{esc(t("report.saliency.caption"))}</p>',
-        _picture(figures.get("saliency"), "saliency")
-        if figures.get("saliency") is not None
-        else "",
         f"<h2>{esc(t('report.model'))}</h2>",
         _layer_table(data.model, data.images, t),
         f"<h2>{esc(t('report.training'))}</h2>",
