@@ -18,6 +18,7 @@ matplotlib is the optional extra ``plot``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import html
 import io
@@ -25,7 +26,7 @@ import json
 import math
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -521,22 +522,15 @@ def report_figures(data: ReportData, language: str | None = None) -> dict[str, A
         }
 
 
-class _figure_fonts:  # noqa: N801 - used as a context manager, like contextlib's
-    """Make a Chinese font the first choice while drawing, when the language is Chinese."""
+@contextlib.contextmanager
+def _figure_fonts(language: str | None) -> Iterator[None]:
+    """While drawing Chinese text, take the glyphs Latin fonts lack from a Chinese font."""
+    import matplotlib
 
-    def __init__(self, language: str | None) -> None:
-        import matplotlib
-
-        font = _cjk_font() if (language or get_language()) == "zh" else None
-        # Latin glyphs from the usual font, the rest from the Chinese one (font fallback).
-        extra = {"font.family": ["DejaVu Sans", font]} if font else {}
-        self._context = matplotlib.rc_context(extra)
-
-    def __enter__(self) -> None:
-        self._context.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)
+    font = _cjk_font() if (language or get_language()) == "zh" else None
+    # Latin glyphs from the usual font, the rest from the Chinese one (font fallback).
+    with matplotlib.rc_context({"font.family": ["DejaVu Sans", font]} if font else {}):
+        yield
 
 
 # --- the page ------------------------------------------------------------------------
