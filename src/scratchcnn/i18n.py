@@ -80,6 +80,126 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path}: {reason}",
         "zh": "{path}：{reason}",
     },
+    # --- report: scratchcnn.report and `scratchcnn report` ------------------------------
+    "report.needs_matplotlib": {
+        "en": "the report needs matplotlib, which is not installed (pip install 'scratchcnn[plot]')",
+        "zh": "报告需要 matplotlib，但尚未安装（pip install 'scratchcnn[plot]'）",
+    },
+    "report.wrong_size": {
+        "en": "the model takes {model_size} images but the data set's are {data_size}",
+        "zh": "模型接受 {model_size} 的图像，但数据集的图像是 {data_size}",
+    },
+    "report.wrong_classes": {
+        "en": "the model predicts {classes} classes but the labels go up to {largest}",
+        "zh": "模型预测 {classes} 个类别，但标签最大为 {largest}",
+    },
+    "report.no_images": {
+        "en": "nothing to report on: no images",
+        "zh": "没有可报告的内容：没有图像",
+    },
+    "report.title": {"en": "scratchcnn report: {name}", "zh": "scratchcnn 报告：{name}"},
+    "report.made": {
+        "en": "Made {when} by scratchcnn {version}.",
+        "zh": "由 scratchcnn {version} 于 {when} 生成。",
+    },
+    "report.results": {"en": "Results", "zh": "结果"},
+    "report.results.line": {
+        "en": "{dataset} {split} set, {images} images: accuracy {accuracy}, mean loss {loss}",
+        "zh": "{dataset} {split} 集，共 {images} 张图像：准确率 {accuracy}，平均损失 {loss}",
+    },
+    "report.curves": {"en": "Training curves", "zh": "训练曲线"},
+    "report.no_history": {
+        "en": "No training history: this model file records no per-epoch losses, "
+        "so there are no curves to draw.",
+        "zh": "没有训练历史：该模型文件未记录每轮的损失，因此无法绘制曲线。",
+    },
+    "report.classes": {"en": "Precision, recall and F1 per class", "zh": "各类别的精确率、召回率和 F1"},
+    "report.col.class": {"en": "class", "zh": "类别"},
+    "report.col.precision": {"en": "precision", "zh": "精确率"},
+    "report.col.recall": {"en": "recall", "zh": "召回率"},
+    "report.col.f1": {"en": "F1", "zh": "F1"},
+    "report.col.support": {"en": "images", "zh": "图像数"},
+    "report.confusion": {"en": "Confusion matrix", "zh": "混淆矩阵"},
+    "report.confusion.caption": {
+        "en": "Rows: true class; columns: predicted class. Each cell counts images; "
+        "its colour is that count's share of the row.",
+        "zh": "行：真实类别；列：预测类别。每格是图像数，颜色表示它占该行的比例。",
+    },
+    "report.mistakes": {"en": "Most confident mistakes", "zh": "最有把握的错误"},
+    "report.mistakes.caption": {
+        "en": "The {count} wrong answers the model was surest of: true class -> predicted "
+        "class, and the predicted class's probability.",
+        "zh": "模型最有把握却答错的 {count} 张图像：真实类别 -> 预测类别，以及预测类别的概率。",
+    },
+    "report.no_mistakes": {"en": "No mistakes on this set.", "zh": "在这组数据上没有错误。"},
+    "report.filters": {"en": "First layer's filters", "zh": "第一层的卷积核"},
+    "report.filters.caption": {
+        "en": "{layer}: the weights of each filter (red positive, blue negative, one scale "
+        "for all).",
+        "zh": "{layer}：每个卷积核的权重（红色为正，蓝色为负，所有卷积核同一色标）。",
+    },
+    "report.no_convolution": {
+        "en": "The model has no convolution layer.",
+        "zh": "该模型没有卷积层。",
+    },
+    "report.features": {"en": "Feature maps", "zh": "特征图"},
+    "report.features.caption": {
+        "en": "The output of every convolution and pooling layer for {count} test images, "
+        "each map scaled to its own range (at most {limit} channels per layer).",
+        "zh": "{count} 张测试图像在每个卷积层和池化层的输出，每张特征图按自身范围缩放"
+        "（每层最多显示 {limit} 个通道）。",
+    },
+    "report.saliency": {"en": "Saliency", "zh": "显著性图"},
+    "report.saliency.caption": {
+        "en": "|d (predicted class's score) / d pixel| from the engine's own backward pass: "
+        "the brightest pixels change the answer most.",
+        "zh": "|d（预测类别的得分）/ d 像素|，由引擎自身的反向传播求得：越亮的像素对答案影响越大。",
+    },
+    "report.model": {"en": "Model", "zh": "模型"},
+    "report.col.layer": {"en": "layer", "zh": "层"},
+    "report.col.output": {"en": "output shape", "zh": "输出形状"},
+    "report.col.params": {"en": "parameters", "zh": "参数数量"},
+    "report.total_params": {"en": "Total parameters: {count}", "zh": "参数总数：{count}"},
+    "report.training": {"en": "How it was trained", "zh": "训练方式"},
+    "report.training.epochs": {
+        "en": "{epochs} epochs recorded, {seconds} in all.",
+        "zh": "共记录 {epochs} 轮，总计 {seconds}。",
+    },
+    "report.training.nothing": {
+        "en": "The model file records nothing about its training.",
+        "zh": "模型文件没有记录任何训练信息。",
+    },
+    "report.machine": {"en": "Machine", "zh": "运行机器"},
+    "report.machine.note": {
+        "en": "Where this report was made.",
+        "zh": "生成本报告的机器。",
+    },
+    "report.machine.cpu": {"en": "CPU", "zh": "处理器"},
+    "report.machine.cores": {
+        "en": "{usable} usable of {total} logical cores",
+        "zh": "可用 {usable} 个，共 {total} 个逻辑核心",
+    },
+    "report.machine.cores_label": {"en": "cores", "zh": "核心"},
+    "report.machine.blas": {"en": "BLAS", "zh": "BLAS"},
+    "report.fig.epoch": {"en": "epoch", "zh": "轮次"},
+    "report.fig.loss": {"en": "loss", "zh": "损失"},
+    "report.fig.accuracy": {"en": "accuracy", "zh": "准确率"},
+    "report.fig.lr": {"en": "learning rate", "zh": "学习率"},
+    "report.fig.train": {"en": "training", "zh": "训练"},
+    "report.fig.validation": {"en": "validation", "zh": "验证"},
+    "report.fig.true": {"en": "true class", "zh": "真实类别"},
+    "report.fig.predicted": {"en": "predicted class", "zh": "预测类别"},
+    "report.fig.input": {"en": "input", "zh": "输入"},
+    "report.fig.saliency": {"en": "saliency", "zh": "显著性"},
+    "report.fig.overlay": {"en": "overlay", "zh": "叠加"},
+    "report.fig.answer": {
+        "en": "true {true}, predicted {predicted} ({confidence})",
+        "zh": "真实 {true}，预测 {predicted}（{confidence}）",
+    },
+    "report.fig.channels": {
+        "en": "{layer}: {shape}, {shown} of {channels} channels",
+        "zh": "{layer}：{shape}，显示 {channels} 个通道中的 {shown} 个",
+    },
 }
 
 _current = DEFAULT_LANGUAGE

@@ -30,6 +30,24 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
 
 
+def precision_recall_f1(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per class: precision ``C[k,k] / sum_t C[t,k]``, recall ``C[k,k] / sum_p C[k,p]``, F1.
+
+    F1 is their harmonic mean ``2 P R / (P + R)``. A class never predicted has NaN
+    precision, one absent from the labels NaN recall; F1 is 0 where both are 0.
+    """
+    confusion = np.asarray(confusion, dtype=np.float64)
+    hits = np.diag(confusion)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(predicted > 0, hits / np.maximum(predicted, 1), np.nan)
+        recall = np.where(actual > 0, hits / np.maximum(actual, 1), np.nan)
+        total = precision + recall
+        f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
+    f1 = np.where(np.isnan(total), np.nan, f1)
+    return precision, recall, f1
+
+
 def format_confusion(confusion: np.ndarray, class_names: list[str]) -> str:
     """The confusion matrix as an aligned text table (rows: true class, columns: predicted)."""
     k = confusion.shape[0]

@@ -146,6 +146,9 @@ class Evaluation:
     confusion: np.ndarray
     per_class_accuracy: np.ndarray
     count: int
+    #: Each image's predicted class and that class's softmax probability.
+    predictions: np.ndarray | None = None
+    confidence: np.ndarray | None = None
 
 
 class Callback:
@@ -446,6 +449,9 @@ def evaluate(
 ) -> Evaluation:
     """Mean loss, accuracy and confusion matrix over uint8 images, ``batch_size`` at a time.
 
+    Each image's predicted class and its probability are kept too (two numbers per
+    image), for reports that show the most confident mistakes.
+
     Only one batch is ever normalised and run at once, so memory stays bounded however
     many images there are.
     """
@@ -458,6 +464,7 @@ def evaluate(
         raise ValueError("nothing to evaluate: no images")
     loss_sum = 0.0
     predictions = np.empty(len(labels), dtype=np.int64)
+    confidence = np.empty(len(labels), dtype=np.float64)
     classes = num_classes
     for start in range(0, len(images), batch_size):
         stop = start + batch_size
@@ -467,6 +474,9 @@ def evaluate(
         loss, _ = softmax_cross_entropy(logits, labels[start:stop])
         loss_sum += loss * len(x)
         predictions[start:stop] = logits.argmax(axis=1)
+        # The top class's probability: exp(0) / sum_j exp(z_j - max z).
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        confidence[start:stop] = 1.0 / np.exp(shifted).sum(axis=1)
     confusion = confusion_matrix(labels, predictions, classes or 10)
     return Evaluation(
         loss=loss_sum / len(labels),
@@ -474,6 +484,8 @@ def evaluate(
         confusion=confusion,
         per_class_accuracy=per_class_accuracy(confusion),
         count=len(labels),
+        predictions=predictions,
+        confidence=confidence,
     )
 
 

@@ -26,7 +26,16 @@ from scratchcnn.errors import ScratchCNNError
 CLOSED_PIPE_STATUS = 141
 
 # Sub-command modules (``scratchcnn.cli.<name>_cmd``), in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("classic", "train", "evaluate", "predict", "summary", "data", "export")
+COMMAND_MODULES: tuple[str, ...] = (
+    "classic",
+    "train",
+    "evaluate",
+    "report",
+    "predict",
+    "summary",
+    "data",
+    "export",
+)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
