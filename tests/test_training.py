@@ -16,14 +16,13 @@ from scratchcnn.persistence import load_checkpoint
 from scratchcnn.presets import PRESETS, build_model
 from scratchcnn.training import (
     Callback,
-    CheckpointWriter,
+    DivergenceError,
     TrainConfig,
     Trainer,
     TrainingInterrupted,
     epoch_order,
     evaluate,
     resume_trainer,
-    write_checkpoint,
 )
 
 
@@ -85,8 +84,7 @@ def test_stopped_and_resumed_run_ends_with_identical_weights(sample, tmp_path, s
     straight.fit(images, labels)
 
     ckpt = tmp_path / "run.ckpt.npz"
-    first = Trainer(small_model(), TrainConfig(**CONFIG), [CheckpointWriter(ckpt), StopAt(*stop)])
-    first.on_stop = lambda t: write_checkpoint(t, ckpt)
+    first = Trainer(small_model(), TrainConfig(**CONFIG), [StopAt(*stop)], checkpoint=ckpt)
     with pytest.raises(TrainingInterrupted):
         first.fit(images, labels)
     assert load_checkpoint(ckpt).training_state["epoch"] == stop[0]
@@ -125,17 +123,50 @@ def test_divergence_leaves_the_last_good_checkpoint_untouched(sample, tmp_path):
     images, labels = sample
     ckpt = tmp_path / "run.ckpt.npz"
     config = TrainConfig(epochs=1, batch_size=64, lr=1e-2, optimizer="sgd", schedule="constant")
-    Trainer(plain_model(), config, [CheckpointWriter(ckpt)]).fit(images, labels)
+    Trainer(plain_model(), config, checkpoint=ckpt).fit(images, labels)
     good = ckpt.read_bytes()
 
-    trainer = resume_trainer(ckpt, [CheckpointWriter(ckpt)])
-    trainer.config.epochs, trainer.config.lr = 3, 1e6
-    with pytest.raises(TrainingError, match="epoch 2"):
+    trainer = resume_trainer(ckpt, checkpoint=ckpt, epochs=3, lr=1e6)
+    assert trainer.changed_settings == {"epochs": (1, 3), "lr": (1e-2, 1e6)}
+    with pytest.raises(DivergenceError, match="epoch 2"):
         trainer.fit(images, labels)
     assert ckpt.read_bytes() == good
     restored = load_checkpoint(ckpt)
     assert restored.training_state["epoch"] == 1
     assert all(np.isfinite(v).all() for v in restored.model.state_dict().values())
+
+
+def test_resume_overrides_are_checked_and_unchanged_ones_ignored(sample, tmp_path):
+    images, labels = sample
+    ckpt = tmp_path / "run.ckpt.npz"
+    config = TrainConfig(epochs=1, batch_size=200, lr=1e-2, optimizer="sgd", schedule="constant")
+    Trainer(plain_model(), config, checkpoint=ckpt).fit(images[:200], labels[:200])
+    same = resume_trainer(ckpt, batch_size=200, lr=None)
+    assert same.changed_settings == {} and same.config == config
+    with pytest.raises(ValueError, match="learning rate must be positive"):
+        resume_trainer(ckpt, lr=-1.0)
+    with pytest.raises(ValueError, match="unknown training settings: colour"):
+        resume_trainer(ckpt, colour="red")
+
+
+def test_the_model_keeps_the_history(sample):
+    images, labels = sample
+    config = TrainConfig(epochs=2, batch_size=100, validation_split=0.2, schedule="constant")
+    trainer = Trainer(plain_model(), config)
+    trainer.fit(images[:300], labels[:300])
+    history = trainer.model.metadata["history"]
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert set(history[0]) == {
+        "epoch",
+        "loss",
+        "accuracy",
+        "lr",
+        "seconds",
+        "val_loss",
+        "val_accuracy",
+    }
+    assert history[1]["loss"] == trainer.history[1].loss
+    assert 0 <= history[1]["val_accuracy"] <= 1 and history[1]["lr"] == config.lr
 
 
 def test_evaluate_matches_a_direct_computation_and_bounds_the_batch(sample):
