@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tolerances import gamma, logit_bound
 
 from scratchcnn.augment import random_flip, random_shift
 from scratchcnn.datasets import load
@@ -171,7 +172,7 @@ def test_the_model_keeps_the_history(sample):
 
 def test_evaluate_matches_a_direct_computation_and_bounds_the_batch(sample):
     images, labels = sample
-    model = small_model()
+    model = plain_model()
     model.metadata["preprocessing"] = {"scale": 1 / 255, "mean": 0.1, "std": 0.3}
     seen = []
     original = model.forward
@@ -186,11 +187,21 @@ def test_evaluate_matches_a_direct_computation_and_bounds_the_batch(sample):
     x = ((images / 255.0 - 0.1) / 0.3).astype(np.float32)[..., None]
     logits = original(x)
     loss, _ = softmax_cross_entropy(logits, labels)
-    assert result.loss == pytest.approx(loss, rel=1e-5)
+    # Batches of 128 and one of 600 may run different BLAS kernels. Each sample's loss,
+    # logsumexp(z) - z_y, moves by at most twice its logits' error; the mean of 600
+    # positive float32 losses adds gamma(600) relative on either side.
+    logit_error = 2 * logit_bound(model, x).max(axis=1)
+    tolerance = float(np.mean(2 * logit_error)) + 2 * gamma(len(images)) * loss
+    assert abs(result.loss - loss) <= tolerance
     predictions = logits.argmax(axis=1)
-    assert result.accuracy == pytest.approx(np.mean(predictions == labels))
-    np.testing.assert_array_equal(result.confusion, confusion_matrix(labels, predictions, 10))
-    assert result.confusion.sum() == len(images)
+    # A prediction may flip only where the top two logits are closer than their error.
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 2 * logit_error
+    same = result.confusion.sum()
+    assert same == len(images)
+    assert result.accuracy == pytest.approx(np.mean(predictions == labels), abs=(~clear).mean())
+    if clear.all():
+        np.testing.assert_array_equal(result.confusion, confusion_matrix(labels, predictions, 10))
 
 
 def test_random_shift_moves_each_image_by_its_own_offset():
