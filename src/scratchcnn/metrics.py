@@ -41,16 +41,14 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
 
 def format_confusion(confusion: np.ndarray, class_names: list[str]) -> str:
     """The confusion matrix as an aligned text table (rows: true class, columns: predicted)."""
-    k = confusion.shape[0]
+    from scratchcnn.tables import format_table
+
     short = [name if len(name) <= 8 else name[:7] + "." for name in class_names]
-    width = max(5, max(len(s) for s in short), len(str(int(confusion.max(initial=0)))))
-    corner = "true \\ predicted"
-    label_width = max(len(corner), max(len(s) for s in short))
-    lines = [f"{corner:<{label_width}} " + " ".join(f"{s:>{width}}" for s in short)]
-    for t in range(k):
-        cells = " ".join(f"{int(confusion[t, p]):>{width}}" for p in range(k))
-        lines.append(f"{short[t]:<{label_width}} {cells}")
-    return "\n".join(lines)
+    width = max(5, max(len(s) for s in short))
+    rows = [["true \\ predicted", *(s.rjust(width) for s in short)]]
+    for name, counts in zip(short, confusion):
+        rows.append([name, *(int(c) for c in counts)])
+    return format_table(rows, "l" + "r" * len(short), gap=1)
 
 
 @dataclass

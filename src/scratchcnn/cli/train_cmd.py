@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from scratchcnn.cli.common import (
+    OPTIMIZER_NAMES,
     PRESET_NAMES,
+    SCHEDULE_NAMES,
     add_data_arguments,
     fraction,
     non_negative_float,
@@ -44,10 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=positive_int, help="passes over the training set")
     parser.add_argument("--batch-size", type=positive_int, metavar="B", help="images per step")
     parser.add_argument("--lr", type=positive_float, help="(peak) learning rate")
-    parser.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+    parser.add_argument("--optimizer", choices=OPTIMIZER_NAMES)
     parser.add_argument("--momentum", type=fraction, help="SGD momentum")
     parser.add_argument("--weight-decay", type=non_negative_float, metavar="WD")
-    parser.add_argument("--schedule", choices=("constant", "step", "cosine", "onecycle"))
+    parser.add_argument("--schedule", choices=SCHEDULE_NAMES)
     parser.add_argument("--label-smoothing", type=fraction, metavar="E")
     parser.add_argument(
         "--shift", type=non_negative_int, metavar="PX", help="random shifts of up to PX pixels"
