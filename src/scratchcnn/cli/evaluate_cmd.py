@@ -36,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the report."""
-    from scratchcnn import datasets
     from scratchcnn.compatibility import check_model_fits
+    from scratchcnn.data import datasets
     from scratchcnn.errors import ScratchCNNError
     from scratchcnn.metrics import format_confusion
     from scratchcnn.persistence import load

@@ -112,7 +112,7 @@ def checkpoint_path(out: str, checkpoint: str | None) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume), evaluate on the test split, save the model (and the history)."""
-    from scratchcnn import datasets
+    from scratchcnn.data import datasets
     from scratchcnn.persistence import save
     from scratchcnn.training import DivergenceError, EpochPrinter, TrainingInterrupted, evaluate
     from scratchcnn.training.history import check_history_path, test_record, write_history
@@ -189,7 +189,7 @@ def format_duration(seconds: float) -> str:
 
 
 def _start(args: argparse.Namespace, ckpt: Path) -> tuple[Any, str]:
-    from scratchcnn import datasets
+    from scratchcnn.data import datasets
     from scratchcnn.presets import build_model, get_preset
     from scratchcnn.training import CONFIG_FIELDS, TrainConfig, Trainer
 
