@@ -46,7 +46,7 @@ CASES = [
     (
         ["evaluate", "{d}/32x32.npz", "--dataset", "mnist-sample"],
         1,
-        "takes 32x32 images but mnist-sample has 28x28",
+        "takes inputs of shape (32, 32, 1), not (28, 28, 1) (the images of mnist-sample)",
     ),
     (["predict", "{d}/32x32.npz", "{d}/notes.png"], 1, "28x28"),
     (["predict", "{d}/model.npz", "{d}/notes.png"], 1, "notes.png"),
@@ -190,11 +190,18 @@ def test_layers_name_themselves_and_both_shapes(layer, x, message):
 
 def test_parser_constants_match_the_library():
     from scratchcnn import datasets
-    from scratchcnn.cli.common import DATASET_CHOICES, PRESET_NAMES
+    from scratchcnn.cli.common import (
+        DATASET_CHOICES,
+        OPTIMIZER_NAMES,
+        PRESET_NAMES,
+        SCHEDULE_NAMES,
+    )
     from scratchcnn.presets import PRESETS
+    from scratchcnn.training import OPTIMIZERS, SCHEDULES
 
     assert DATASET_CHOICES == datasets.NAMES
     assert PRESET_NAMES == tuple(PRESETS)
+    assert OPTIMIZER_NAMES == OPTIMIZERS and SCHEDULE_NAMES == SCHEDULES
 
 
 def test_building_the_parser_imports_no_heavy_module():

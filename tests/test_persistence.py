@@ -584,3 +584,18 @@ def test_checkpoint_without_training_state_is_damaged(tmp_path: Path) -> None:
     write_npz(path, header, arrays)
     with pytest.raises(ModelFileError, match="training_state"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("where", ["zipfile.ZipFile.read", "numpy.lib.format.read_magic"])
+def test_a_bug_in_a_reader_is_not_reported_as_a_damaged_file(
+    saved: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # Only what the readers raise on damaged bytes becomes ModelFileError; anything else
+    # (here a KeyError, as a bug would raise; it once read "damaged file") keeps its
+    # traceback.
+    def bug(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(where, bug)
+    with pytest.raises(KeyError, match="a bug"):
+        load(saved)

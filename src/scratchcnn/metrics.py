@@ -1,8 +1,17 @@
-"""Classification metrics from true and predicted labels."""
+"""Classification metrics: from true and predicted labels, and of a model on a labelled set."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+from scratchcnn.losses import softmax_cross_entropy
+from scratchcnn.preprocessing import normalize
+
+if TYPE_CHECKING:
+    from scratchcnn.model import Sequential
 
 
 def accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
@@ -50,13 +59,74 @@ def precision_recall_f1(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 def format_confusion(confusion: np.ndarray, class_names: list[str]) -> str:
     """The confusion matrix as an aligned text table (rows: true class, columns: predicted)."""
-    k = confusion.shape[0]
+    from scratchcnn.tables import format_table
+
     short = [name if len(name) <= 8 else name[:7] + "." for name in class_names]
-    width = max(5, max(len(s) for s in short), len(str(int(confusion.max(initial=0)))))
-    corner = "true \\ predicted"
-    label_width = max(len(corner), max(len(s) for s in short))
-    lines = [f"{corner:<{label_width}} " + " ".join(f"{s:>{width}}" for s in short)]
-    for t in range(k):
-        cells = " ".join(f"{int(confusion[t, p]):>{width}}" for p in range(k))
-        lines.append(f"{short[t]:<{label_width}} {cells}")
-    return "\n".join(lines)
+    width = max(5, max(len(s) for s in short))
+    rows = [["true \\ predicted", *(s.rjust(width) for s in short)]]
+    for name, counts in zip(short, confusion):
+        rows.append([name, *(int(c) for c in counts)])
+    return format_table(rows, "l" + "r" * len(short), gap=1)
+
+
+@dataclass
+class Evaluation:
+    """Loss and accuracy of a model on a labelled set, with the confusion matrix."""
+
+    loss: float
+    accuracy: float
+    confusion: np.ndarray
+    per_class_accuracy: np.ndarray
+    count: int
+    #: Each image's predicted class and that class's softmax probability.
+    predictions: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+
+
+def evaluate(
+    model: Sequential,
+    images: np.ndarray,
+    labels: np.ndarray,
+    preprocessing: dict[str, Any] | None = None,
+    batch_size: int = 256,
+    num_classes: int | None = None,
+) -> Evaluation:
+    """Mean cross-entropy, accuracy and confusion matrix over uint8 images, in batches.
+
+    The loss is ``sum_b n_b * mean_loss_b / N`` over batches ``b``. Only one batch is ever
+    normalised and run at once, so memory stays bounded however many images there are.
+    Each image's predicted class and its probability are kept too (two numbers per image),
+    for reports that show the most confident mistakes.
+    """
+    if preprocessing is None:
+        preprocessing = model.metadata.get("preprocessing")
+    labels = np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if len(images) == 0:
+        raise ValueError("nothing to evaluate: no images")
+    loss_sum = 0.0
+    predictions = np.empty(len(labels), dtype=np.int64)
+    confidence = np.empty(len(labels), dtype=np.float64)
+    classes = num_classes
+    for start in range(0, len(images), batch_size):
+        stop = start + batch_size
+        x = normalize(images[start:stop], preprocessing, model.dtype)
+        logits = model.forward(x)
+        classes = classes or logits.shape[1]
+        loss, _ = softmax_cross_entropy(logits, labels[start:stop])
+        loss_sum += loss * len(x)
+        predictions[start:stop] = logits.argmax(axis=1)
+        # The top class's probability: exp(0) / sum_j exp(z_j - max z).
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        confidence[start:stop] = 1.0 / np.exp(shifted).sum(axis=1)
+    confusion = confusion_matrix(labels, predictions, classes or 10)
+    return Evaluation(
+        loss=loss_sum / len(labels),
+        accuracy=accuracy(labels, predictions),
+        confusion=confusion,
+        per_class_accuracy=per_class_accuracy(confusion),
+        count=len(labels),
+        predictions=predictions,
+        confidence=confidence,
+    )

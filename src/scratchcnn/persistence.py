@@ -61,20 +61,26 @@ _MODEL_PREFIX = "model/"
 _OPTIM_PREFIX = "optim/"
 # Array kinds a file may hold: booleans, signed and unsigned integers, floats.
 _NUMERIC_KINDS = "biuf"
-# Errors the zip and .npy parsers raise on damaged bytes.
-_DAMAGE_ERRORS = (
+# What the readers raise on damaged bytes, and nothing more: any other exception from
+# these calls is a bug and must keep its traceback instead of reading "damaged file".
+# zipfile.ZipFile(file) parsing the central directory: BadZipFile for most damage,
+# struct.error from a short extra field, ValueError/OverflowError from seeking to a
+# negative or huge offset, UnicodeDecodeError from a name flagged UTF-8 that is not.
+_ZIP_DIRECTORY_ERRORS = (zipfile.BadZipFile, struct.error, ValueError, OverflowError)
+# ZipFile.read(name): BadZipFile (bad local header, CRC mismatch), zlib.error and EOFError
+# (damaged or truncated deflate data), NotImplementedError (an unknown compression
+# method), RuntimeError (an encrypted entry), OverflowError/ValueError (bad sizes).
+_ZIP_ENTRY_ERRORS = (
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
-    ValueError,
-    struct.error,
-    KeyError,
-    IndexError,
-    OverflowError,
-    UnicodeDecodeError,
     NotImplementedError,
     RuntimeError,
+    OverflowError,
+    ValueError,
 )
+# numpy.lib.format.read_magic / read_array_header_*: ValueError for every malformed header.
+_NPY_HEADER_ERRORS = (ValueError,)
 
 PathLike = str | os.PathLike[str]
 
@@ -272,7 +278,7 @@ def _open_archive(path: PathLike) -> _Archive:
         start = handle.read(8)
         handle.seek(0)
         zipped = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, *_DAMAGE_ERRORS) as exc:
+    except (OSError, *_ZIP_DIRECTORY_ERRORS) as exc:
         handle.close()
         raise ModelFileError(_not_zip_message(path, start, exc)) from None
     return _Archive(handle, zipped)
@@ -302,7 +308,7 @@ def _not_zip_message(path: PathLike, start: bytes, exc: BaseException) -> str:
 def _entry_bytes(path: PathLike, archive: zipfile.ZipFile, name: str) -> bytes:
     try:
         return archive.read(name)
-    except _DAMAGE_ERRORS as exc:
+    except _ZIP_ENTRY_ERRORS as exc:
         raise ModelFileError(f"{path}: damaged file: entry {name!r}: {exc}") from None
     except OSError as exc:
         raise ModelFileError(
@@ -321,7 +327,7 @@ def _decode_npy(path: PathLike, name: str, data: bytes) -> np.ndarray:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except _DAMAGE_ERRORS as exc:
+    except _NPY_HEADER_ERRORS as exc:
         raise ModelFileError(f"{path}: damaged file: entry {name!r}: {exc}") from None
     if dtype.hasobject:
         raise ModelFileError(

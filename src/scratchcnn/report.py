@@ -37,10 +37,9 @@ from scratchcnn.errors import ScratchCNNError
 from scratchcnn.i18n import get_language, tr
 from scratchcnn.inspection import layer_outputs, saliency_map
 from scratchcnn.layers import Conv2D, MaxPool2D
-from scratchcnn.metrics import precision_recall_f1
+from scratchcnn.metrics import Evaluation, evaluate, precision_recall_f1
 from scratchcnn.model import Sequential
 from scratchcnn.preprocessing import normalize
-from scratchcnn.training import Evaluation, evaluate
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -340,3 +340,11 @@ def test_cache_location_follows_xdg(monkeypatch, tmp_path) -> None:
 def test_a_negative_limit_is_a_clear_error(tiny) -> None:
     with pytest.raises(ValueError, match="limit must be a number of images"):
         datasets.load("tiny", "train", data_dir=tiny.folder, limit=-1)
+
+
+def test_the_short_name_is_the_same_module():
+    import scratchcnn.data.datasets as inside
+    import scratchcnn.datasets as short
+    from scratchcnn import datasets as imported
+
+    assert short is inside and imported is inside and short.load is inside.load

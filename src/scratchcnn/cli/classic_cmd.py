@@ -77,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the data, run both experiments and print each line as soon as it is known."""
-    from scratchcnn import classic, datasets
+    from scratchcnn import classic
+    from scratchcnn.data import datasets
 
     # Only the images used are read: a split shorter than asked for has fewer.
     train_images, train_labels = datasets.load(

@@ -8,9 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 # The names of the data sets and presets, repeated here so that building the parser
-# imports nothing heavy; tests check them against scratchcnn.datasets and .presets.
+# imports nothing heavy; tests check them against scratchcnn.data.datasets, .presets and
+# .training.
 DATASET_CHOICES = ("mnist", "fashion-mnist", "mnist-sample")
 PRESET_NAMES = ("classic", "lenet", "fast", "best")
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
+SCHEDULE_NAMES = ("constant", "step", "cosine", "onecycle")
 
 
 def _number_type(

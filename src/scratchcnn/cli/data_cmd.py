@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print one row per data set and split."""
-    from scratchcnn import datasets
+    from scratchcnn.data import datasets
     from scratchcnn.data.registry import get_dataset
 
     rows = []
@@ -68,7 +68,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     """Download (or confirm) every file of one data set."""
-    from scratchcnn import datasets
+    from scratchcnn.data import datasets
     from scratchcnn.data.registry import get_dataset
 
     dataset = get_dataset(args.name)
@@ -88,7 +88,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Report each file as OK, MISMATCH or missing; exit 1 on any problem."""
-    from scratchcnn import datasets
+    from scratchcnn.data import datasets
     from scratchcnn.data.registry import get_dataset
 
     dataset = get_dataset(args.name)

@@ -36,26 +36,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the report."""
-    from scratchcnn import datasets
+    from scratchcnn.compatibility import check_model_fits
+    from scratchcnn.data import datasets
     from scratchcnn.errors import ScratchCNNError
     from scratchcnn.metrics import format_confusion
     from scratchcnn.persistence import load
+    from scratchcnn.tables import format_table
     from scratchcnn.training import evaluate
 
     model = load(args.model)
     dataset = args.dataset or model.metadata.get("dataset") or "mnist"
     images, labels = datasets.load(dataset, args.split, args.data_dir)
-    shape = tuple(model.input_shape or (28, 28, 1))
-    if shape[:2] != images.shape[1:3]:
+    image_shape = (*images.shape[1:3], images.shape[3] if images.ndim == 4 else 1)
+    names = check_model_fits(model, image_shape, args.model, f"the images of {dataset}")
+    if "class_names" not in model.metadata:
+        names = datasets.class_names(dataset)[: len(names)]
+    classes = len(names)
+    if classes != len(datasets.class_names(dataset)) or int(labels.max()) >= classes:
         raise ScratchCNNError(
-            f"{args.model} takes {shape[0]}x{shape[1]} images but {dataset} has "
-            f"{images.shape[1]}x{images.shape[2]}"
-        )
-    classes = model.output_shapes(shape)[-1][0]
-    names = model.metadata.get("class_names") or datasets.class_names(dataset)
-    if classes != len(names) or int(labels.max()) >= classes:
-        raise ScratchCNNError(
-            f"{args.model} predicts {classes} classes but {dataset} has {len(names)}",
+            f"{args.model} predicts {classes} classes but {dataset} has "
+            f"{len(datasets.class_names(dataset))}",
             hint="evaluate it on the data set it was trained on",
         )
     try:
@@ -83,9 +83,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"accuracy {result.accuracy:.2%}   loss {result.loss:.4f}")
     print()
     print("per-class accuracy")
-    width = max(len(n) for n in names)
-    for name, acc, total in zip(names, result.per_class_accuracy, result.confusion.sum(axis=1)):
-        print(f"  {name:<{width}}  {acc:7.2%}  of {int(total):,}")
+    totals = result.confusion.sum(axis=1)
+    rows = [
+        ["", name, f"{acc:.2%}", f"of {int(total):,}"]
+        for name, acc, total in zip(names, result.per_class_accuracy, totals)
+    ]
+    print(format_table(rows, "llr"))
     print()
     print("confusion matrix (rows: true class, columns: predicted)")
     print(format_confusion(result.confusion, names))

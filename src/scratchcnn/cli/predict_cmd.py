@@ -111,40 +111,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _model_settings(model: Any, source: str) -> tuple[dict[str, Any] | None, list[str]]:
     """The model's preprocessing and class names, checked against its architecture."""
-    shape = model.input_shape or INPUT_SHAPE
-    if tuple(shape) != INPUT_SHAPE:
-        raise ModelFileError(
-            f"{source}: the model takes inputs of shape {tuple(shape)}; "
-            f"predict feeds 28x28 grayscale digits {INPUT_SHAPE}"
-        )
-    try:
-        output = model.output_shapes(INPUT_SHAPE)[-1]
-    except ValueError as exc:
-        raise ModelFileError(f"{source}: the model cannot take 28x28x1 inputs: {exc}") from None
-    if len(output) != 1:
-        raise ModelFileError(f"{source}: the model outputs shape {output}, not class scores")
-    classes = output[0]
-    names = model.metadata.get("class_names")
-    if names is None:
-        names = [str(i) for i in range(classes)]
-    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-        raise ModelFileError(f"{source}: metadata 'class_names' is not a list of strings")
-    if len(names) != classes:
-        raise ModelFileError(
-            f"{source}: metadata names {len(names)} classes, the model outputs {classes}"
-        )
+    from scratchcnn.compatibility import check_model_fits
+
+    names = check_model_fits(model, INPUT_SHAPE, source, "predict reads 28x28 grayscale digits")
     return model.metadata.get("preprocessing"), names
 
 
 def format_table(results: list[dict[str, Any]]) -> str:
     """An aligned table: image, predicted class, then each top class with its probability."""
+    from scratchcnn.tables import format_table as table
+
     name_width = max(len(entry["class"]) for result in results for entry in result["top"])
-    k = len(results[0]["top"])
-    rows = [["image", "class", f"top {k}"]]
+    rows = [["image", "class", f"top {len(results[0]['top'])}"]]
     for result in results:
         cells = [f"{e['class']:<{name_width}} {e['probability']:7.2%}" for e in result["top"]]
         rows.append([result["image"], result["class"], "   ".join(cells)])
-    widths = [max(len(row[c]) for row in rows) for c in range(2)]
-    return "\n".join(
-        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip() for row in rows
-    )
+    return table(rows)

@@ -27,11 +27,10 @@ def run(args: argparse.Namespace) -> int:
     """Print the summary (and, for a preset, its training recipe)."""
     from scratchcnn.persistence import load
     from scratchcnn.presets import PRESETS, build_model
+    from scratchcnn.tables import format_table
 
     if args.model is None:
-        width = max(len(name) for name in PRESETS)
-        for name, preset in PRESETS.items():
-            print(f"{name:<{width}}  {preset.description}")
+        print(format_table([[name, preset.description] for name, preset in PRESETS.items()]))
         return 0
     if args.model in PRESETS and not os.path.exists(args.model):
         preset = PRESETS[args.model]

@@ -9,13 +9,14 @@ finishes the current step, writes the checkpoint and exits with status 130.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from scratchcnn.cli.common import (
+    OPTIMIZER_NAMES,
     PRESET_NAMES,
+    SCHEDULE_NAMES,
     add_data_arguments,
     fraction,
     non_negative_float,
@@ -26,21 +27,6 @@ from scratchcnn.cli.common import (
 from scratchcnn.errors import ScratchCNNError, TrainingError
 
 DEFAULT_MODEL = "lenet"
-# Options that set TrainConfig fields; None means "not given" (the preset decides).
-CONFIG_OPTIONS = (
-    "epochs",
-    "batch_size",
-    "lr",
-    "optimizer",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "label_smoothing",
-    "shift",
-    "flip",
-    "validation_split",
-    "seed",
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,10 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=positive_int, help="passes over the training set")
     parser.add_argument("--batch-size", type=positive_int, metavar="B", help="images per step")
     parser.add_argument("--lr", type=positive_float, help="(peak) learning rate")
-    parser.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+    parser.add_argument("--optimizer", choices=OPTIMIZER_NAMES)
     parser.add_argument("--momentum", type=fraction, help="SGD momentum")
     parser.add_argument("--weight-decay", type=non_negative_float, metavar="WD")
-    parser.add_argument("--schedule", choices=("constant", "step", "cosine", "onecycle"))
+    parser.add_argument("--schedule", choices=SCHEDULE_NAMES)
     parser.add_argument("--label-smoothing", type=fraction, metavar="E")
     parser.add_argument(
         "--shift", type=non_negative_int, metavar="PX", help="random shifts of up to PX pixels"
@@ -106,6 +92,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-test", action="store_true", help="skip evaluating on the test split at the end"
     )
+    parser.add_argument(
+        "--history",
+        metavar="FILE",
+        help="also write the per-epoch history to FILE (.json or .csv); the model file "
+        "keeps it in any case",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -119,45 +111,31 @@ def checkpoint_path(out: str, checkpoint: str | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train (or resume), save the model, evaluate it on the test split."""
-    from scratchcnn import datasets
+    """Train (or resume), evaluate on the test split, save the model (and the history)."""
+    from scratchcnn.data import datasets
     from scratchcnn.persistence import save
-    from scratchcnn.training import (
-        CheckpointWriter,
-        DivergenceError,
-        EpochPrinter,
-        TrainingInterrupted,
-        evaluate,
-        write_checkpoint,
-    )
+    from scratchcnn.training import DivergenceError, EpochPrinter, TrainingInterrupted, evaluate
+    from scratchcnn.training.history import check_history_path, test_record, write_history
 
+    if args.history:
+        check_history_path(args.history)
     ckpt = checkpoint_path(args.out, args.checkpoint)
-    if args.resume:
-        trainer, dataset = _resume(args, ckpt)
-    else:
-        trainer, dataset = _start(args)
-    callbacks = [CheckpointWriter(ckpt)]
+    trainer, dataset = _resume(args, ckpt) if args.resume else _start(args, ckpt)
     # A live bar needs a terminal (and tqdm); logs and pipes get one line per epoch.
     live = not args.no_progress and sys.stderr.isatty() and _has_tqdm()
-    callbacks.insert(0, _progress_bar() if live else EpochPrinter())
-    trainer.callbacks = callbacks
+    trainer.callbacks = [_progress_bar() if live else EpochPrinter()]
 
     images, labels = datasets.load(dataset, "train", args.data_dir)
-    train_size = trainer.model.metadata.get("train_size")
-    if train_size:
-        images, labels = images[:train_size], labels[:train_size]
     config = trainer.config
     if trainer.epoch >= config.epochs:
         print(f"{ckpt}: training already finished ({trainer.epoch} epochs); nothing to do")
     else:
-        print(
-            f"training {trainer.model.metadata.get('preset', 'model')} on {dataset} "
-            f"({len(images):,} images): {_describe(config)}"
-        )
+        used = min(len(images), config.train_size or len(images))
+        preset = trainer.model.metadata.get("preset", "model")
+        print(f"training {preset} on {dataset} ({used:,} images): {config.describe()}")
         if trainer.epoch or trainer.batch:
             print(f"resuming from {ckpt} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
-        trainer.on_stop = lambda t: write_checkpoint(t, ckpt)
-        with StopOnSignals(trainer):
+        with trainer.stop_on_signals():
             try:
                 trainer.fit(images, labels)
             except DivergenceError as exc:
@@ -169,56 +147,77 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 130
-        for line in trainer.summary().lines():
+        for line in summary_lines(trainer.summary()):
             print(line)
     save(trainer.model, args.out)
     print(f"model saved to {args.out}")
+    if args.history:
+        write_history(args.history, trainer.model.metadata.get("history", []))
+        print(f"history saved to {args.history}")
     if not args.no_test:
         test_images, test_labels = datasets.load(dataset, "test", args.data_dir)
         result = evaluate(trainer.model, test_images, test_labels)
         print(
             f"test accuracy {result.accuracy:.2%} (loss {result.loss:.4f}) on {result.count:,} images"
         )
+        trainer.model.metadata["test"] = test_record(result, dataset)
+        save(trainer.model, args.out)
     return 0
 
 
-def _start(args: argparse.Namespace) -> tuple[Any, str]:
-    from scratchcnn import datasets
+def summary_lines(summary: Any) -> list[str]:
+    """What a finished run reports: time and throughput, final and best metrics."""
+    epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
+    out = [
+        f"trained {epochs} ({summary.steps} steps) in {format_duration(summary.seconds)}, "
+        f"{summary.images_per_second:,.0f} images/s",
+        f"final training loss {summary.final_loss:.4f}, accuracy {summary.final_accuracy:.2%}",
+    ]
+    if summary.best_val_accuracy is not None:
+        out.append(
+            f"best validation accuracy {summary.best_val_accuracy:.2%} (epoch {summary.best_epoch})"
+        )
+    return out
+
+
+def format_duration(seconds: float) -> str:
+    """``12.3 s`` under a minute, ``2 min 05.0 s`` above."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)} min {secs:04.1f} s"
+
+
+def _start(args: argparse.Namespace, ckpt: Path) -> tuple[Any, str]:
+    from scratchcnn.data import datasets
     from scratchcnn.presets import build_model, get_preset
-    from scratchcnn.training import TrainConfig, Trainer
+    from scratchcnn.training import CONFIG_FIELDS, TrainConfig, Trainer
 
     name = args.model or DEFAULT_MODEL
-    preset = get_preset(name)
     dataset = args.dataset or "mnist"
-    values = preset.recipe(dataset)
-    values.update({k: getattr(args, k) for k in CONFIG_OPTIONS if getattr(args, k) is not None})
+    values = get_preset(name).recipe(dataset)
+    values.update(
+        {k: getattr(args, k) for k in CONFIG_FIELDS if getattr(args, k, None) is not None}
+    )
     try:
         config = TrainConfig(**values)
     except ValueError as exc:
         raise ScratchCNNError(str(exc)) from None
     model = build_model(name, seed=config.seed)
     model.metadata.update({"dataset": dataset, "class_names": datasets.class_names(dataset)})
-    if args.train_size:
-        model.metadata["train_size"] = args.train_size
-    return Trainer(model, config), dataset
+    return Trainer(model, config, checkpoint=ckpt), dataset
 
 
 def _resume(args: argparse.Namespace, ckpt: Path) -> tuple[Any, str]:
-    from scratchcnn.training import TrainConfig, resume_trainer
+    from scratchcnn.persistence import read_header
+    from scratchcnn.training import CONFIG_FIELDS, resume_trainer
 
     if not ckpt.exists():
         raise ScratchCNNError(
             f"no checkpoint to resume from at {ckpt}",
             hint="run without --resume to start training, or pass --checkpoint PATH",
         )
-    trainer = resume_trainer(ckpt)
-    saved = trainer.config.to_dict()
-    changed = {
-        k: getattr(args, k)
-        for k in CONFIG_OPTIONS
-        if getattr(args, k) is not None and getattr(args, k) != saved[k]
-    }
-    metadata = trainer.model.metadata
+    metadata = read_header(ckpt)["metadata"]
     conflicts = []
     if args.dataset and args.dataset != metadata.get("dataset"):
         conflicts.append(f"--dataset {args.dataset} (checkpoint: {metadata.get('dataset')})")
@@ -229,12 +228,16 @@ def _resume(args: argparse.Namespace, ckpt: Path) -> tuple[Any, str]:
             f"{ckpt} holds another run: {'; '.join(conflicts)}",
             hint="drop those options to resume it, or start afresh without --resume",
         )
-    if changed:
-        try:
-            trainer.config = TrainConfig(**{**saved, **changed})
-        except ValueError as exc:
-            raise ScratchCNNError(str(exc)) from None
-        settings = ", ".join(f"{k.replace('_', '-')} {saved[k]} -> {v}" for k, v in changed.items())
+    overrides = {k: getattr(args, k, None) for k in CONFIG_FIELDS}
+    try:
+        trainer = resume_trainer(ckpt, checkpoint=ckpt, **overrides)
+    except ValueError as exc:
+        raise ScratchCNNError(str(exc)) from None
+    if trainer.changed_settings:
+        settings = ", ".join(
+            f"{k.replace('_', '-')} {old} -> {new}"
+            for k, (old, new) in trainer.changed_settings.items()
+        )
         print(
             f"warning: resuming with changed settings ({settings}); the result will differ "
             "from an uninterrupted run",
@@ -258,22 +261,6 @@ def _with_checkpoint_hint(exc: Any, args: argparse.Namespace, ckpt: Path) -> Tra
     )
 
 
-def _describe(config: Any) -> str:
-    parts = [
-        f"{config.epochs} epochs",
-        f"batch {config.batch_size}",
-        f"{config.optimizer} lr {config.lr:g}",
-        f"{config.schedule} schedule",
-    ]
-    if config.shift:
-        parts.append(f"shifts up to {config.shift} px")
-    if config.flip:
-        parts.append("random mirroring")
-    if config.validation_split:
-        parts.append(f"validation {config.validation_split:.0%}")
-    return ", ".join(parts)
-
-
 def _resume_command(args: argparse.Namespace, ckpt: Path) -> str:
     parts = ["scratchcnn train --resume", f"--out {args.out}"]
     if args.checkpoint:
@@ -295,31 +282,3 @@ def _progress_bar() -> Any:
     from scratchcnn.training import ProgressBar
 
     return ProgressBar(file=sys.stderr)
-
-
-class StopOnSignals:
-    """While active, SIGINT and SIGTERM ask the trainer to stop after the current step.
-
-    A second signal restores the default behaviour, so pressing Ctrl-C twice still stops
-    a stuck process at once.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self, trainer: Any) -> None:
-        self.trainer = trainer
-        self.previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.trainer.stop_requested = True
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def __enter__(self) -> StopOnSignals:
-        for sig in self.SIGNALS:
-            self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)

@@ -1,6 +1,7 @@
 """Data handling: IDX files, the data-set registry, verified downloads and the cache.
 
-Most code wants :func:`scratchcnn.datasets.load`; this package holds its parts.
+Most code wants :func:`scratchcnn.data.datasets.load` (also importable as
+``scratchcnn.datasets``); the other modules are its parts.
 """
 
 from __future__ import annotations
