@@ -146,7 +146,7 @@ def first_line(page: Path) -> str:
 
 
 def existing_twin(english: Path) -> Path:
-    chinese = existing_twin(english)
+    chinese = zh_twin(english)
     assert chinese.is_file(), f"{english.name} has no Chinese twin {chinese.name}"
     return chinese
 
@@ -155,7 +155,9 @@ def existing_twin(english: Path) -> Path:
 
 
 def test_strip_comment_keeps_code_and_hashes_inside_quotes() -> None:
-    assert strip_comment("scratchcnn train --out a.npz   # trains") == "scratchcnn train --out a.npz"
+    assert (
+        strip_comment("scratchcnn train --out a.npz   # trains") == "scratchcnn train --out a.npz"
+    )
     assert strip_comment("# a whole comment") == ""
     assert strip_comment('url = "https://x.org/#top"  # 注释') == 'url = "https://x.org/#top"'
     assert strip_comment("echo 'a # b'") == "echo 'a # b'"
@@ -179,8 +181,11 @@ def test_slug_follows_github() -> None:
 
 
 def test_link_targets_skip_inline_code() -> None:
-    prose = ["See [a](a.md#x), ![p](images/p.png) and `[no](not-a-link.md)`.",
-             '<img src="images/q.png">', "[ref]: other.md"]
+    prose = [
+        "See [a](a.md#x), ![p](images/p.png) and `[no](not-a-link.md)`.",
+        '<img src="images/q.png">',
+        "[ref]: other.md",
+    ]
     assert link_targets(prose) == ["a.md#x", "images/p.png", "images/q.png", "other.md"]
 
 
