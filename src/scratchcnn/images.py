@@ -10,8 +10,8 @@ same to any PNG or JPEG:
 1. decode with Pillow: EXIF orientation applied (phone photos), transparency composited
    on white, palettes expanded, 16-bit scaled, CMYK converted; gray is ITU-R 601 luma
    (what Pillow's ``"L"`` mode uses); images over :data:`MAX_WORKING_SIZE` are shrunk;
-2. make the paper light: the image is inverted when the median of its outermost ring of
-   pixels lies nearer the darkest pixels than the lightest (ink is the rare extreme);
+2. make the paper light: the image is inverted when its median (the paper covers most of
+   it) lies nearer the darkest pixels than the lightest (ink is the rare extreme);
 3. flatten the light: the paper's brightness ``B`` is estimated at a large scale (a
    gray-level closing, max then min over :data:`BACKGROUND_WINDOW` of the longer side,
    which erases strokes but keeps shadows and light gradients), and the ink's darkness is
@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from scratchcnn.errors import ScratchCNNError
 from scratchcnn.i18n import tr
@@ -93,7 +92,7 @@ MAX_WORKING_SIZE = 1024
 BACKGROUND_WINDOW = 0.25
 #: The dimmest lit paper, as a fraction of the brightest: darker regions are ink, however
 #: large (a filled bar), not shadow.
-DARKEST_PAPER = 0.4
+DARKEST_PAPER = 0.3
 #: The lowest threshold on the darkness (JPEG noise and paper grain stay below it).
 MIN_INK = 0.2
 #: Components smaller than this fraction of the largest one are specks, not the digit.
@@ -140,6 +139,17 @@ class Preprocessed:
     gray: np.ndarray
     box: tuple[int, int, int, int]
     digit: np.ndarray
+
+    def shrunk(self, height: int) -> Preprocessed:
+        """The same result with ``gray`` scaled to ``height`` rows (and ``box`` with it),
+        to keep many results in memory for :func:`input_sheet`."""
+        rows, cols = self.gray.shape
+        if rows <= height:
+            return self
+        scale = height / rows
+        gray = np.clip(_resize(self.gray, (max(1, round(cols * scale)), height)), 0.0, 1.0)
+        box = tuple(round(v * scale) for v in self.box)
+        return Preprocessed(gray=gray, box=box, digit=self.digit)  # type: ignore[arg-type]
 
 
 def load_image_as_mnist(path: ImageSource) -> np.ndarray:
@@ -256,7 +266,7 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
         raise ScratchCNNError(f"{source}: expected a 2-D gray image, got shape {gray.shape}")
     darkness = ink_darkness(gray)
     # Strokes are wider than a pixel, noise is not: the contrast is measured on 3x3 means.
-    contrast = float(_filter(darkness, 3, np.mean).max())
+    contrast = float(_mean_filter(darkness, 3).max())
     if contrast < MIN_CONTRAST:
         raise ScratchCNNError(
             f"{source}: no digit found: the image is blank (contrast {contrast:.3f})",
@@ -297,14 +307,15 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
 def ink_darkness(gray: np.ndarray) -> np.ndarray:
     """How dark each pixel is against the paper around it, in [0, 1] (steps 2 and 3).
 
-    The paper is made light (the image inverted when its border lies nearer the darkest
-    pixels than the lightest), its brightness ``B`` estimated by a large-scale closing,
+    The paper is made light (the image inverted when its median, the paper, lies nearer
+    the darkest pixels than the lightest), its brightness ``B`` estimated by a large-scale closing,
     and the darkness is ``1 - gray / B``: even light, shadows and gradients divide out.
     """
     gray = np.asarray(gray, dtype=np.float32)
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    paper_level = float(np.median(border))
-    darkest, lightest = np.percentile(gray, [0.5, 99.5])
+    step = max(1, round((gray.size / 65536) ** 0.5))  # statistics of a sample of ~65k pixels
+    sample = gray[::step, ::step]
+    paper_level = float(np.median(sample))
+    darkest, lightest = np.percentile(sample, [0.5, 99.5])
     gap_to_dark, gap_to_light = paper_level - darkest, lightest - paper_level
     if gap_to_dark < gap_to_light or (gap_to_dark == gap_to_light and paper_level <= 0.5):
         gray = 1.0 - gray
@@ -325,29 +336,44 @@ def _paper_brightness(gray: np.ndarray) -> np.ndarray:
     padded = np.pad(gray, ((0, -height % block), (0, -width % block)), mode="edge")
     small = padded.reshape(padded.shape[0] // block, block, -1, block).max(axis=(1, 3))
     window = max(3, round(BACKGROUND_WINDOW * max(small.shape)) | 1)
-    closed = _filter(_filter(small, window, np.max), window, np.min)
-    smooth = _filter(closed, window, np.mean)
+    closed = _filter(_filter(small, window, np.maximum), window, np.minimum)
+    smooth = _mean_filter(closed, window)
     paper = _resize(smooth, (small.shape[1] * block, small.shape[0] * block))[:height, :width]
     floor = max(DARKEST_PAPER * float(smooth.max()), 1e-3)
     return np.maximum(paper, floor)
 
 
-def _filter(values: np.ndarray, window: int, reduce: Any) -> np.ndarray:
-    """``reduce`` (np.max, np.min, np.mean) over a ``window`` x ``window`` square around
-    each pixel, separably (rows, then columns), edges repeated."""
+def _filter(values: np.ndarray, window: int, combine: np.ufunc) -> np.ndarray:
+    """Combine (``np.maximum``, ``np.minimum``, ``np.add``) the pixels of a ``window`` x
+    ``window`` square around each pixel, separably (rows, then columns), edges repeated:
+    ``window`` vectorised passes per axis."""
     half = window // 2
     for axis in (0, 1):
         pad = [(0, 0), (0, 0)]
         pad[axis] = (half, half)
-        windows = sliding_window_view(np.pad(values, pad, mode="edge"), window, axis=axis)
-        values = reduce(windows, axis=-1)
-    return values.astype(np.float32)
+        padded = np.pad(values, pad, mode="edge")
+        size = values.shape[axis]
+        index = [slice(None), slice(None)]
+        index[axis] = slice(0, size)
+        result = padded[tuple(index)].copy()
+        for offset in range(1, window):
+            index[axis] = slice(offset, offset + size)
+            combine(result, padded[tuple(index)], out=result)
+        values = result
+    return values
+
+
+def _mean_filter(values: np.ndarray, window: int) -> np.ndarray:
+    """The mean over a ``window`` x ``window`` square around each pixel, edges repeated."""
+    return _filter(values.astype(np.float32), window, np.add) / np.float32(window * window)
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     """Otsu's threshold of values in [0, 1]: the level ``t`` that maximises the
     between-class variance ``w0 w1 (m0 - m1)^2`` of the two classes it makes."""
-    counts, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    bin_of = np.clip((np.asarray(values).ravel() * bins).astype(np.intp), 0, bins - 1)
+    counts = np.bincount(bin_of, minlength=bins)
+    edges = np.linspace(0.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     weight0 = np.cumsum(counts, dtype=np.float64)
     weight1 = weight0[-1] - weight0
@@ -370,7 +396,6 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     and halving paths until every pair of touching runs shares its root.
     """
     mask = np.asarray(mask, dtype=bool)
-    height, width = mask.shape
     run_of = _runs(mask)
     n_runs = int(run_of.max())
     if n_runs == 0:
@@ -382,7 +407,10 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
         (upper[:, :-1], lower[:, 1:]),
     ]
     keys = np.concatenate(
-        [a[(a > 0) & (b > 0)].astype(np.int64) * (n_runs + 1) + b[(a > 0) & (b > 0)] for a, b in pairs]
+        [
+            a[(a > 0) & (b > 0)].astype(np.int64) * (n_runs + 1) + b[(a > 0) & (b > 0)]
+            for a, b in pairs
+        ]
     )
     keys = np.unique(keys)
     first, second = keys // (n_runs + 1), keys % (n_runs + 1)
@@ -427,7 +455,7 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     """Grow a boolean image by ``radius`` pixels (a square structuring element)."""
     if radius <= 0 or not mask.any():
         return mask.copy()
-    return _filter(mask.astype(np.float32), 2 * radius + 1, np.max) > 0
+    return _filter(mask, 2 * radius + 1, np.logical_or)
 
 
 def ruled_lines(mask: np.ndarray) -> np.ndarray:
@@ -444,7 +472,7 @@ def ruled_lines(mask: np.ndarray) -> np.ndarray:
 
 
 def _horizontal_lines(mask: np.ndarray, thickest: int) -> np.ndarray:
-    height, width = mask.shape
+    width = mask.shape[1]
     thin = mask & (_run_lengths(mask.T).T <= thickest)
     lines = np.zeros_like(mask)
     if not thin.any():
@@ -532,10 +560,10 @@ def input_sheet(results: list[Preprocessed], row_height: int = 112) -> Any:
     for result in results:
         height, width = result.gray.shape
         scale = row_height / height
+        top, left, bottom, right = result.box
         size = (max(1, round(width * scale)), row_height)
         photo = image_module.fromarray(np.rint(result.gray * 255).astype(np.uint8)).convert("RGB")
         photo = photo.resize(size, image_module.Resampling.BILINEAR)
-        top, left, bottom, right = result.box
         box = [left * scale, top * scale, right * scale - 1, bottom * scale - 1]
         ImageDraw.Draw(photo).rectangle(box, outline=(220, 30, 30), width=2)
         photos.append(photo)
