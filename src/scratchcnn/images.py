@@ -10,8 +10,9 @@ same to any PNG or JPEG:
 1. decode with Pillow: EXIF orientation applied (phone photos), transparency composited
    on white, palettes expanded, 16-bit scaled, CMYK converted; gray is ITU-R 601 luma
    (what Pillow's ``"L"`` mode uses); images over :data:`MAX_WORKING_SIZE` are shrunk;
-2. make the paper light: the image is inverted when its median (the paper covers most of
-   it) lies nearer the darkest pixels than the lightest (ink is the rare extreme);
+2. make the paper light: the image is inverted when its lightest pixels lie further
+   from its median (the paper, which covers most of it) than its darkest (the ink is
+   the rarer extreme);
 3. flatten the light: the paper's brightness ``B`` is estimated at a large scale (a
    gray-level closing, max then min over :data:`BACKGROUND_WINDOW` of the longer side,
    which erases strokes but keeps shadows and light gradients), and the ink's darkness is
@@ -307,20 +308,57 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
 def ink_darkness(gray: np.ndarray) -> np.ndarray:
     """How dark each pixel is against the paper around it, in [0, 1] (steps 2 and 3).
 
-    The paper is made light (the image inverted when its median, the paper, lies nearer
-    the darkest pixels than the lightest), its brightness ``B`` estimated by a large-scale closing,
+    The paper is made light (see :func:`_ink_is_light`), its brightness ``B`` estimated by a large-scale closing,
     and the darkness is ``1 - gray / B``: even light, shadows and gradients divide out.
     """
     gray = np.asarray(gray, dtype=np.float32)
-    step = max(1, round((gray.size / 65536) ** 0.5))  # statistics of a sample of ~65k pixels
-    sample = gray[::step, ::step]
-    paper_level = float(np.median(sample))
-    darkest, lightest = np.percentile(sample, [0.5, 99.5])
-    gap_to_dark, gap_to_light = paper_level - darkest, lightest - paper_level
-    if gap_to_dark < gap_to_light or (gap_to_dark == gap_to_light and paper_level <= 0.5):
+    if _ink_is_light(gray):
         gray = 1.0 - gray
     paper = _paper_brightness(gray)
     return np.clip(1.0 - gray / paper, 0.0, 1.0).astype(np.float32)
+
+
+def _ink_is_light(gray: np.ndarray) -> bool:
+    """Whether the ink is lighter than the paper: the paper covers most of the picture, so
+    it is the median gray level, and the ink the extreme (0.5% or 99.5% percentile) that
+    lies further from it; ties (blank pictures) go by the median."""
+    step = max(1, round((gray.size / 65536) ** 0.5))  # statistics of ~65k pixels
+    low, middle, high = np.percentile(gray[::step, ::step], [0.5, 50, 99.5])
+    if np.isclose(high - middle, middle - low, atol=1e-3):
+        return float(middle) <= 0.5
+    return high - middle > middle - low
+
+
+def _smooth_paper(small: np.ndarray, window: int) -> np.ndarray:
+    """Closing then box mean over ``window`` of a shrunk image, past its edges by odd
+    reflection; at least :data:`DARKEST_PAPER` of its maximum."""
+    closed = _filter(_filter(_extend(small, window), window, np.maximum), window, np.minimum)
+    smooth = _mean_filter(closed, window)[window:-window, window:-window]
+    return np.maximum(smooth, max(DARKEST_PAPER * float(smooth.max()), 1e-3))
+
+
+def _shrink(gray: np.ndarray, reduce: Any) -> tuple[np.ndarray, int, int]:
+    """``gray`` shrunk by ``reduce`` (np.max, np.mean) over square blocks to about
+    ``_BACKGROUND_SIZE`` pixels: (small image, block side, odd window of
+    :data:`BACKGROUND_WINDOW` of its longer side)."""
+    height, width = gray.shape
+    block = max(1, max(height, width) // _BACKGROUND_SIZE)
+    padded = np.pad(gray, ((0, -height % block), (0, -width % block)), mode="edge")
+    small = reduce(padded.reshape(padded.shape[0] // block, block, -1, block), axis=(1, 3))
+    window = max(3, round(BACKGROUND_WINDOW * max(small.shape)) | 1)
+    return small.astype(np.float32), block, window
+
+
+def _extend(small: np.ndarray, window: int) -> np.ndarray:
+    """``small`` continued past its edges by ``window`` pixels by odd reflection, so that
+    filters see a linear gradient as linear up to the border."""
+    return np.clip(np.pad(small, window, mode="reflect", reflect_type="odd"), 0.0, 1.0)
+
+
+def _stretch(small: np.ndarray, block: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A shrunk image stretched back (bilinear) to ``shape``."""
+    height, width = shape
+    return _resize(small, (small.shape[1] * block, small.shape[0] * block))[:height, :width]
 
 
 def _paper_brightness(gray: np.ndarray) -> np.ndarray:
@@ -328,19 +366,12 @@ def _paper_brightness(gray: np.ndarray) -> np.ndarray:
     window of :data:`BACKGROUND_WINDOW` of the longer side, smoothed by a box filter.
 
     Computed on a copy shrunk by block maxima to about 128 pixels (a block maximum is
-    itself a small max filter), then stretched back bilinearly. Kept at or above
+    itself a small max filter) and extended past its edges by odd reflection (gradients
+    continue), then stretched back bilinearly. Kept at or above
     :data:`DARKEST_PAPER` of the brightest paper, so that large dark areas stay ink.
     """
-    height, width = gray.shape
-    block = max(1, max(height, width) // _BACKGROUND_SIZE)
-    padded = np.pad(gray, ((0, -height % block), (0, -width % block)), mode="edge")
-    small = padded.reshape(padded.shape[0] // block, block, -1, block).max(axis=(1, 3))
-    window = max(3, round(BACKGROUND_WINDOW * max(small.shape)) | 1)
-    closed = _filter(_filter(small, window, np.maximum), window, np.minimum)
-    smooth = _mean_filter(closed, window)
-    paper = _resize(smooth, (small.shape[1] * block, small.shape[0] * block))[:height, :width]
-    floor = max(DARKEST_PAPER * float(smooth.max()), 1e-3)
-    return np.maximum(paper, floor)
+    small, block, window = _shrink(gray, np.max)
+    return _stretch(_smooth_paper(small, window), block, gray.shape)
 
 
 def _filter(values: np.ndarray, window: int, combine: np.ufunc) -> np.ndarray:
@@ -467,7 +498,7 @@ def ruled_lines(mask: np.ndarray) -> np.ndarray:
     along the straight line fitted to that piece span :data:`LINE_SPAN` of the width.
     Where a digit's stroke crosses the line the stroke is thick, so it stays.
     """
-    thickest = max(2, round(LINE_THICKNESS * min(mask.shape)))
+    thickest = max(3, round(LINE_THICKNESS * min(mask.shape)))
     return _horizontal_lines(mask, thickest) | _horizontal_lines(mask.T, thickest).T
 
 
