@@ -21,9 +21,10 @@ same to any PNG or JPEG:
    in two classes), never below :data:`MIN_INK`;
 5. remove ruled lines: thin, long, straight runs of ink that cross the whole picture;
 6. keep the digit: the connected ink components that do not touch the picture's border
-   (shadows, ruled lines and paper edges do), leaving out specks smaller than
-   :data:`MIN_PART` of the largest; when every component touches the border (a digit
-   drawn to the edge of a canvas) they are all kept;
+   (shadows, ruled lines and paper edges do) and are thicker than a ruled line (pieces
+   of lines are left over where a line meets the digit), leaving out specks smaller than
+   :data:`MIN_PART` of the largest; when no component passes a test (a digit drawn to
+   the edge of a canvas, or with a thin pen), that test is waived;
 7. ink = the darkness inside the kept components (grown by a pixel or two for the
    anti-aliased edges), scaled so the strongest stroke is 1; values below
    :data:`NOISE_FLOOR` (paper grain, JPEG ringing) become 0;
@@ -498,13 +499,20 @@ def ruled_lines(mask: np.ndarray) -> np.ndarray:
     along the straight line fitted to that piece span :data:`LINE_SPAN` of the width.
     Where a digit's stroke crosses the line the stroke is thick, so it stays.
     """
-    thickest = max(3, round(LINE_THICKNESS * min(mask.shape)))
+    thickest = _line_thickness(mask)
     return _horizontal_lines(mask, thickest) | _horizontal_lines(mask.T, thickest).T
+
+
+def _line_thickness(mask: np.ndarray) -> int:
+    """The thickest a ruled line may be in this picture, in pixels."""
+    return max(3, round(LINE_THICKNESS * min(mask.shape)))
 
 
 def _horizontal_lines(mask: np.ndarray, thickest: int) -> np.ndarray:
     width = mask.shape[1]
-    thin = mask & (_run_lengths(mask.T).T <= thickest)
+    # Thin across (vertical run) but long along (horizontal run): a crossing vertical line
+    # (a margin) does not join the horizontal ones.
+    thin = mask & (_run_lengths(mask.T).T <= thickest) & (_run_lengths(mask) > thickest)
     lines = np.zeros_like(mask)
     if not thin.any():
         return lines
@@ -534,16 +542,23 @@ def _digit_components(mask: np.ndarray) -> np.ndarray:
     if count == 0:
         return mask
     areas = np.bincount(labels.ravel(), minlength=count + 1)
+    candidates = np.ones(count + 1, dtype=bool)
+    candidates[0] = False
     on_border = np.zeros(count + 1, dtype=bool)
     for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         on_border[edge] = True
-    on_border[0] = True
-    inner = ~on_border
-    if not (inner & (areas >= 1)).any():
-        inner = np.ones(count + 1, dtype=bool)
-        inner[0] = False
-    kept = inner & (areas >= MIN_PART * areas[inner].max())
-    return kept[labels]
+    if (candidates & ~on_border).any():
+        candidates &= ~on_border
+    # Pieces of ruled lines left over are thin: at most _line_thickness() across (the
+    # shorter of a pixel's horizontal and vertical runs) for most of their pixels.
+    across = np.minimum(_run_lengths(mask), _run_lengths(mask.T).T)
+    thick = np.bincount(labels.ravel(), weights=(across > _line_thickness(mask)).ravel())
+    thick = thick >= 0.5 * np.maximum(areas, 1)
+    # In small pictures strokes are as thin as lines: the test is for photos only.
+    photo = min(mask.shape) * LINE_THICKNESS >= 3
+    if photo and (candidates & thick).any():
+        candidates &= thick
+    return (candidates & (areas >= MIN_PART * areas[candidates].max()))[labels]
 
 
 def _crop_to_ink(ink: np.ndarray) -> tuple[slice, slice]:
