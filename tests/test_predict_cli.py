@@ -337,3 +337,32 @@ def test_command_line_entry_point(model_path: Path, images: dict[str, Path]) -> 
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[1].split()[1] == "one"
+
+
+def test_show_input_writes_each_picture_beside_what_the_network_saw(
+    model_path: Path, images: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "absent.png"
+    sheet_path = tmp_path / "seen" / "sheet.png"
+    argv = [model_path, images["one"], missing, images["seven"], "--show-input", sheet_path]
+    code, _, err = run(argv, capsys)
+    assert code == 1 and str(missing) in err  # the unreadable file is reported, not drawn
+    assert [p.name for p in sheet_path.parent.iterdir()] == ["sheet.png"]  # no temporary left
+    with Image.open(sheet_path) as sheet:
+        pixels = np.asarray(sheet.convert("L"), dtype=np.int64)
+    # Two rows of 112 px with 8 px gaps; the 28x28 input sits at the right, enlarged 4x.
+    assert pixels.shape[0] == 2 * (112 + 8) + 8
+    for row, kind in enumerate(["one", "seven"]):
+        top = 8 + row * 120
+        shown = pixels[top : top + 112, -(112 + 8) : -8]
+        expected = np.kron(load_image_as_mnist(images[kind]), np.ones((4, 4), dtype=np.int64))
+        assert np.abs(shown - expected).max() <= 1
+
+
+def test_show_input_to_an_unwritable_place_is_one_line(
+    model_path: Path, images: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run([model_path, images["one"], "--show-input", blocker / "x.png"], capsys)
+    assert code == 1 and "cannot write" in err and err.count("\n") == 1

@@ -206,6 +206,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{layer}: {shape}, {shown} of {channels} channels",
         "zh": "{layer}：{shape}，显示 {channels} 个通道中的 {shown} 个",
     },
+    "images.frames": {
+        "en": "{source}: an animated image with {frames} frames: save the one frame to read as PNG or JPEG",
+        "zh": "{source}：这是有 {frames} 帧的动画图像：请把要识别的那一帧另存为 PNG 或 JPEG",
+    },
+    "images.too_large": {
+        "en": "{source}: image too large to decode safely (over {limit} pixels): shrink it first",
+        "zh": "{source}：图像过大，无法安全解码（超过 {limit} 像素）：请先缩小",
+    },
+    "images.truncated": {
+        "en": "{source}: the file is truncated: it ends before the image data does",
+        "zh": "{source}：文件不完整：图像数据尚未结束文件就已结束",
+    },
+    "images.no_ink": {
+        "en": "{source}: no digit found: no ink stands out from the paper away from the picture's edges",
+        "zh": "{source}：未找到数字：除图像边缘外，纸上没有明显的墨迹",
+    },
 }
 
 _current = DEFAULT_LANGUAGE

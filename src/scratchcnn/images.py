@@ -1,4 +1,5 @@
-"""Turn a picture of a digit into a 28x28 image that looks like an MNIST sample.
+"""Turn a picture of a digit (a drawing, a scan, a phone photo of paper) into a 28x28 image
+that looks like an MNIST sample.
 
 MNIST digits are white on black, their bounding box fits in 20x20 pixels (the longer
 side is 20, the aspect ratio kept, edges anti-aliased), and they sit in a 28x28 frame with
@@ -6,42 +7,72 @@ the centre of mass of the pixel intensities at pixel (14, 14) (row, column; meas
 MNIST itself, the mean is 14.0 +- 0.3 on both axes). :func:`load_image_as_mnist` does the
 same to any PNG or JPEG:
 
-1. decode with Pillow (any mode: transparency is composited on white, palettes expanded,
-   16-bit scaled), turn to grayscale with ITU-R 601 luma (what Pillow's ``"L"`` mode uses);
-2. invert when the background is light: the background level is the median of the
-   outermost ring of pixels, light when above mid-gray;
-3. measure ink as the excess over the background level, scaled so the strongest stroke
-   is 1; values below :data:`NOISE_FLOOR` (paper grain, JPEG ringing) become 0;
-4. crop to the bounding box of the ink, leaving out stray specks (up to
+1. decode with Pillow: EXIF orientation applied (phone photos), transparency composited
+   on white, palettes expanded, 16-bit scaled, CMYK converted; gray is ITU-R 601 luma
+   (what Pillow's ``"L"`` mode uses); images over :data:`MAX_WORKING_SIZE` are shrunk;
+2. make the paper light: the image is inverted when its lightest pixels lie further
+   from its median (the paper, which covers most of it) than its darkest (the ink is
+   the rarer extreme);
+3. flatten the light: the paper's brightness ``B`` is estimated at a large scale (a
+   gray-level closing, max then min over :data:`BACKGROUND_WINDOW` of the longer side,
+   which erases strokes but keeps shadows and light gradients), and the ink's darkness is
+   ``1 - gray / B``: the fraction of the local paper's light that the ink absorbs;
+4. threshold the darkness with Otsu's method (the level that best splits the histogram
+   in two classes), never below :data:`MIN_INK`;
+5. remove ruled lines: thin, long, straight runs of ink that cross the whole picture;
+6. keep the digit: the connected ink components that do not touch the picture's border
+   (shadows, ruled lines and paper edges do) and are thicker than a ruled line (pieces
+   of lines are left over where a line meets the digit), leaving out specks smaller than
+   :data:`MIN_PART` of the largest; when no component passes a test (a digit drawn to
+   the edge of a canvas, or with a thin pen), that test is waived;
+7. ink = the darkness inside the kept components (grown by a pixel or two for the
+   anti-aliased edges), scaled so the strongest stroke is 1; values below
+   :data:`NOISE_FLOOR` (paper grain, JPEG ringing) become 0;
+8. crop to the bounding box of the ink, leaving out stray specks (up to
    :data:`STRAY_INK` of the ink mass on each side), scale its longer side to 20 pixels
    (Pillow, bilinear, anti-aliased when shrinking) and rescale the strongest pixel to 255;
-5. paste into 28x28 at the whole-pixel offset that brings the centre of mass nearest to
+9. paste into 28x28 at the whole-pixel offset that brings the centre of mass nearest to
    (14, 14), shifted only as far as keeps the whole digit inside the frame.
 
-Pillow is imported only when an image is read (``pip install 'scratchcnn[images]'``).
-Photos with uneven lighting or shadows are not levelled: scans and drawings work best.
+Connected components and morphology are plain NumPy. Pillow is imported only when an
+image is read or resized (``pip install 'scratchcnn[images]'``).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from scratchcnn.errors import ScratchCNNError
+from scratchcnn.i18n import tr
 
 __all__ = [
+    "BACKGROUND_WINDOW",
     "DIGIT_SIZE",
     "FRAME_SIZE",
+    "MAX_WORKING_SIZE",
     "MIN_CONTRAST",
     "MIN_DIGIT_FRACTION",
+    "MIN_INK",
+    "MIN_PART",
     "NOISE_FLOOR",
     "STRAY_INK",
+    "Preprocessed",
+    "ink_darkness",
+    "input_sheet",
+    "label_components",
     "load_grayscale",
     "load_image_as_mnist",
     "mnist_from_grayscale",
+    "otsu_threshold",
+    "preprocess_grayscale",
+    "preprocess_image",
     "require_pillow",
+    "ruled_lines",
 ]
 
 #: Side of the output image, in pixels.
@@ -54,10 +85,26 @@ NOISE_FLOOR = 0.15
 STRAY_INK = 0.005
 #: Smallest size of the digit's bounding box, as a fraction of the image's longer side.
 MIN_DIGIT_FRACTION = 0.02
-#: Smallest difference between ink and background (on a 0..1 scale) that counts as a digit.
+#: Smallest darkness of the ink (on a 0..1 scale) that counts as a digit.
 MIN_CONTRAST = 0.1
 #: Larger images are shrunk to this longer side before processing (speed and memory).
 MAX_WORKING_SIZE = 1024
+#: Window of the closing that estimates the paper's brightness, as a fraction of the
+#: longer side: wider than any stroke, narrower than the shadows and light gradients.
+BACKGROUND_WINDOW = 0.25
+#: The dimmest lit paper, as a fraction of the brightest: darker regions are ink, however
+#: large (a filled bar), not shadow.
+DARKEST_PAPER = 0.3
+#: The lowest threshold on the darkness (JPEG noise and paper grain stay below it).
+MIN_INK = 0.2
+#: Components smaller than this fraction of the largest one are specks, not the digit.
+MIN_PART = 0.08
+#: Thickest ruled line, as a fraction of the shorter side (digit strokes are thicker).
+LINE_THICKNESS = 0.012
+#: How much of the picture's width a ruled line crosses.
+LINE_SPAN = 0.75
+#: The shortest unbroken piece by which a ruled line is found, as a fraction of the width.
+LINE_SEED = 0.2
 
 ImageSource = str | os.PathLike[str] | BinaryIO
 
@@ -65,6 +112,8 @@ ImageSource = str | os.PathLike[str] | BinaryIO
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Pillow modes with an alpha channel.
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+# The paper's brightness is estimated on a copy shrunk to about this longer side.
+_BACKGROUND_SIZE = 128
 
 
 def require_pillow() -> Any:
@@ -79,17 +128,62 @@ def require_pillow() -> Any:
     return Image
 
 
+@dataclass(frozen=True)
+class Preprocessed:
+    """What preprocessing made of one picture.
+
+    ``gray``: the decoded picture, float32 in [0, 1] (0 black), EXIF orientation applied
+    and shrunk to :data:`MAX_WORKING_SIZE`; ``box``: the digit's crop in ``gray`` as
+    (top, left, bottom, right), bottom and right exclusive; ``digit``: the MNIST-style
+    ``uint8`` (28, 28) the network sees.
+    """
+
+    gray: np.ndarray
+    box: tuple[int, int, int, int]
+    digit: np.ndarray
+
+    def shrunk(self, height: int) -> Preprocessed:
+        """The same result with ``gray`` scaled to ``height`` rows (and ``box`` with it),
+        to keep many results in memory for :func:`input_sheet`."""
+        rows, cols = self.gray.shape
+        if rows <= height:
+            return self
+        scale = height / rows
+        gray = np.clip(_resize(self.gray, (max(1, round(cols * scale)), height)), 0.0, 1.0)
+        box = tuple(round(v * scale) for v in self.box)
+        return Preprocessed(gray=gray, box=box, digit=self.digit)  # type: ignore[arg-type]
+
+
 def load_image_as_mnist(path: ImageSource) -> np.ndarray:
     """Read an image file (a path or a binary file object) and return the digit as
     MNIST-style ``uint8`` (28, 28), white on black."""
-    return mnist_from_grayscale(load_grayscale(path), source=str(path))
+    return preprocess_image(path).digit
+
+
+def preprocess_image(path: ImageSource) -> Preprocessed:
+    """Read an image file and preprocess it (see the module doc), keeping the steps."""
+    return preprocess_grayscale(load_grayscale(path), source=str(path))
+
+
+def mnist_from_grayscale(gray: np.ndarray, source: str = "image") -> np.ndarray:
+    """MNIST-style ``uint8`` (28, 28) from gray levels in [0, 1] of any size (see module doc).
+
+    ``source`` names the image in errors. Raises :class:`ScratchCNNError` when no digit
+    stands out from the background.
+    """
+    return preprocess_grayscale(gray, source).digit
+
+
+# --- decoding -------------------------------------------------------------------------
 
 
 def load_grayscale(path: ImageSource) -> np.ndarray:
     """Decode an image file to float32 gray levels in [0, 1] (0 black, 1 white).
 
-    Transparent pixels are composited on white. Images larger than
-    :data:`MAX_WORKING_SIZE` are shrunk (keeping the aspect ratio) first.
+    EXIF orientation is applied and transparent pixels are composited on white. Images
+    larger than :data:`MAX_WORKING_SIZE` are shrunk (keeping the aspect ratio) first.
+    Animated images, images too large to decode safely (Pillow's decompression-bomb
+    limit) and truncated files are refused with a :class:`ScratchCNNError`.
     """
     image_module = require_pillow()
     from PIL import ImageOps, UnidentifiedImageError
@@ -97,19 +191,29 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
     if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
         raise ScratchCNNError(f"{path}: is a folder, not an image")
     try:
-        with image_module.open(path) as image:
-            image.draft("L", (MAX_WORKING_SIZE, MAX_WORKING_SIZE))
-            image = ImageOps.exif_transpose(image)
-            gray = _to_gray(image)
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too.
+            warnings.simplefilter("error", image_module.DecompressionBombWarning)
+            with image_module.open(path) as image:
+                frames = getattr(image, "n_frames", 1)
+                if frames > 1:
+                    raise ScratchCNNError(tr("images.frames", source=path, frames=frames))
+                file_format = image.format
+                image.draft("L", (MAX_WORKING_SIZE, MAX_WORKING_SIZE))
+                image = ImageOps.exif_transpose(image)
+                gray = _to_gray(image, file_format)
     except FileNotFoundError:
         raise ScratchCNNError(f"{path}: no such file") from None
     except UnidentifiedImageError:
         raise ScratchCNNError(
             f"{path}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF...)"
         ) from None
-    except image_module.DecompressionBombError as exc:
-        raise ScratchCNNError(f"{path}: image too large: {exc}") from None
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
+        limit = image_module.MAX_IMAGE_PIXELS
+        raise ScratchCNNError(tr("images.too_large", source=path, limit=limit)) from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        if "truncated" in str(exc) or isinstance(exc, EOFError):
+            raise ScratchCNNError(tr("images.truncated", source=path)) from None
         raise ScratchCNNError(f"{path}: damaged or unreadable image: {exc}") from None
     if max(gray.shape) > MAX_WORKING_SIZE:
         factor = MAX_WORKING_SIZE / max(gray.shape)
@@ -118,12 +222,16 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
     return gray
 
 
-def _to_gray(image: Any) -> np.ndarray:
-    """Any Pillow image as float32 gray in [0, 1], transparency composited on white."""
+def _to_gray(image: Any, file_format: str | None = None) -> np.ndarray:
+    """Any Pillow image as float32 gray in [0, 1], transparency composited on white.
+
+    32-bit integer pixels (mode ``I``) are 16-bit when they come from a PNG (older Pillow
+    reads 16-bit gray PNGs so), else 8-bit unless some value exceeds 255.
+    """
     mode = image.mode
     if mode.startswith("I;16") or mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float32)
-        if mode.startswith("I;16"):
+        if mode.startswith("I;16") or (mode == "I" and file_format == "PNG"):
             top = 65535.0
         elif mode == "F" and values.size and float(values.max()) <= 1.0:
             top = 1.0
@@ -149,30 +257,35 @@ def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(resized, dtype=np.float32)
 
 
-def mnist_from_grayscale(gray: np.ndarray, source: str = "image") -> np.ndarray:
-    """MNIST-style ``uint8`` (28, 28) from gray levels in [0, 1] of any size (see module doc).
+# --- from gray levels to the digit ---------------------------------------------------
 
-    ``source`` names the image in errors. Raises :class:`ScratchCNNError` when no digit
-    stands out from the background.
-    """
+
+def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocessed:
+    """Steps 2-9 of the module doc on gray levels in [0, 1]; ``source`` names the image in
+    errors. Raises :class:`ScratchCNNError` when no digit stands out from the paper."""
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or min(gray.shape) == 0:
         raise ScratchCNNError(f"{source}: expected a 2-D gray image, got shape {gray.shape}")
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    background = float(np.median(border))
-    if background > 0.5:
-        gray = 1.0 - gray
-        background = 1.0 - background
-    ink = np.clip(gray - background, 0.0, None)
-    contrast = float(ink.max())
+    darkness = ink_darkness(gray)
+    # Strokes are wider than a pixel, noise is not: the contrast is measured on 3x3 means.
+    contrast = float(_mean_filter(darkness, 3).max())
     if contrast < MIN_CONTRAST:
         raise ScratchCNNError(
             f"{source}: no digit found: the image is blank (contrast {contrast:.3f})",
             hint="draw a dark digit on a light background or a light one on a dark background",
         )
-    ink /= contrast
+    mask = darkness > max(otsu_threshold(darkness), min(MIN_INK, contrast / 2))
+    lines = ruled_lines(mask)
+    mask &= ~lines
+    digit_mask = _digit_components(mask)
+    if not digit_mask.any():
+        raise ScratchCNNError(tr("images.no_ink", source=source))
+    keep = _dilate(digit_mask, 2) & ~_dilate(lines, 1)
+    ink = np.where(keep, darkness, np.float32(0))
+    ink /= float(ink.max())
     ink[ink < NOISE_FLOOR] = 0.0
-    digit = _crop_to_ink(ink)
+    rows, cols = _crop_to_ink(ink)
+    digit = ink[rows, cols]
     height, width = digit.shape
     if max(height, width) < MIN_DIGIT_FRACTION * max(ink.shape):
         raise ScratchCNNError(
@@ -189,14 +302,270 @@ def mnist_from_grayscale(gray: np.ndarray, source: str = "image") -> np.ndarray:
     if peak <= 0.0:
         raise ScratchCNNError(f"{source}: no digit found: the marks are too faint")
     digit /= peak
-    return _centre(digit)
+    box = (rows.start, cols.start, rows.stop, cols.stop)
+    return Preprocessed(gray=gray, box=box, digit=_centre(digit))
 
 
-def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
+def ink_darkness(gray: np.ndarray) -> np.ndarray:
+    """How dark each pixel is against the paper around it, in [0, 1] (steps 2 and 3).
+
+    The paper is made light (see :func:`_ink_is_light`), its brightness ``B`` estimated by a large-scale closing,
+    and the darkness is ``1 - gray / B``: even light, shadows and gradients divide out.
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    if _ink_is_light(gray):
+        gray = 1.0 - gray
+    paper = _paper_brightness(gray)
+    return np.clip(1.0 - gray / paper, 0.0, 1.0).astype(np.float32)
+
+
+def _ink_is_light(gray: np.ndarray) -> bool:
+    """Whether the ink is lighter than the paper: the paper covers most of the picture, so
+    it is the median gray level, and the ink the extreme (0.5% or 99.5% percentile) that
+    lies further from it; ties (blank pictures) go by the median."""
+    step = max(1, round((gray.size / 65536) ** 0.5))  # statistics of ~65k pixels
+    low, middle, high = np.percentile(gray[::step, ::step], [0.5, 50, 99.5])
+    if np.isclose(high - middle, middle - low, atol=1e-3):
+        return float(middle) <= 0.5
+    return high - middle > middle - low
+
+
+def _smooth_paper(small: np.ndarray, window: int) -> np.ndarray:
+    """Closing then box mean over ``window`` of a shrunk image, past its edges by odd
+    reflection; at least :data:`DARKEST_PAPER` of its maximum."""
+    closed = _filter(_filter(_extend(small, window), window, np.maximum), window, np.minimum)
+    smooth = _mean_filter(closed, window)[window:-window, window:-window]
+    return np.maximum(smooth, max(DARKEST_PAPER * float(smooth.max()), 1e-3))
+
+
+def _shrink(gray: np.ndarray, reduce: Any) -> tuple[np.ndarray, int, int]:
+    """``gray`` shrunk by ``reduce`` (np.max, np.mean) over square blocks to about
+    ``_BACKGROUND_SIZE`` pixels: (small image, block side, odd window of
+    :data:`BACKGROUND_WINDOW` of its longer side)."""
+    height, width = gray.shape
+    block = max(1, max(height, width) // _BACKGROUND_SIZE)
+    padded = np.pad(gray, ((0, -height % block), (0, -width % block)), mode="edge")
+    small = reduce(padded.reshape(padded.shape[0] // block, block, -1, block), axis=(1, 3))
+    window = max(3, round(BACKGROUND_WINDOW * max(small.shape)) | 1)
+    return small.astype(np.float32), block, window
+
+
+def _extend(small: np.ndarray, window: int) -> np.ndarray:
+    """``small`` continued past its edges by ``window`` pixels by odd reflection, so that
+    filters see a linear gradient as linear up to the border."""
+    return np.clip(np.pad(small, window, mode="reflect", reflect_type="odd"), 0.0, 1.0)
+
+
+def _stretch(small: np.ndarray, block: int, shape: tuple[int, ...]) -> np.ndarray:
+    """A shrunk image stretched back (bilinear) to ``shape``."""
+    height, width = shape
+    return _resize(small, (small.shape[1] * block, small.shape[0] * block))[:height, :width]
+
+
+def _paper_brightness(gray: np.ndarray) -> np.ndarray:
+    """The paper's brightness under each pixel: a closing (max, then min filter) over a
+    window of :data:`BACKGROUND_WINDOW` of the longer side, smoothed by a box filter.
+
+    Computed on a copy shrunk by block maxima to about 128 pixels (a block maximum is
+    itself a small max filter) and extended past its edges by odd reflection (gradients
+    continue), then stretched back bilinearly. Kept at or above
+    :data:`DARKEST_PAPER` of the brightest paper, so that large dark areas stay ink.
+    """
+    small, block, window = _shrink(gray, np.max)
+    return _stretch(_smooth_paper(small, window), block, gray.shape)
+
+
+def _filter(values: np.ndarray, window: int, combine: np.ufunc) -> np.ndarray:
+    """Combine (``np.maximum``, ``np.minimum``, ``np.add``) the pixels of a ``window`` x
+    ``window`` square around each pixel, separably (rows, then columns), edges repeated:
+    ``window`` vectorised passes per axis."""
+    half = window // 2
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (half, half)
+        padded = np.pad(values, pad, mode="edge")
+        size = values.shape[axis]
+        index = [slice(None), slice(None)]
+        index[axis] = slice(0, size)
+        result = padded[tuple(index)].copy()
+        for offset in range(1, window):
+            index[axis] = slice(offset, offset + size)
+            combine(result, padded[tuple(index)], out=result)
+        values = result
+    return values
+
+
+def _mean_filter(values: np.ndarray, window: int) -> np.ndarray:
+    """The mean over a ``window`` x ``window`` square around each pixel, edges repeated."""
+    return _filter(values.astype(np.float32), window, np.add) / np.float32(window * window)
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of values in [0, 1]: the level ``t`` that maximises the
+    between-class variance ``w0 w1 (m0 - m1)^2`` of the two classes it makes."""
+    bin_of = np.clip((np.asarray(values).ravel() * bins).astype(np.intp), 0, bins - 1)
+    counts = np.bincount(bin_of, minlength=bins)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(counts, dtype=np.float64)
+    weight1 = weight0[-1] - weight0
+    mass0 = np.cumsum(counts * centres)
+    mean0 = mass0 / np.maximum(weight0, 1)
+    mean1 = (mass0[-1] - mass0) / np.maximum(weight1, 1)
+    between = weight0 * weight1 * (mean0 - mean1) ** 2
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+# --- connected components and morphology ---------------------------------------------
+
+
+def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Label the 8-connected components of a boolean image: ``(labels, count)``, labels
+    ``int32`` with 0 for background and 1..count for the components.
+
+    Works on runs of ``True`` along the rows: runs in neighbouring rows that touch
+    (diagonally included) are joined by union-find, hooking roots onto the smaller root
+    and halving paths until every pair of touching runs shares its root.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    run_of = _runs(mask)
+    n_runs = int(run_of.max())
+    if n_runs == 0:
+        return np.zeros(mask.shape, dtype=np.int32), 0
+    upper, lower = run_of[:-1], run_of[1:]
+    pairs = [
+        (upper, lower),
+        (upper[:, 1:], lower[:, :-1]),
+        (upper[:, :-1], lower[:, 1:]),
+    ]
+    keys = np.concatenate(
+        [
+            a[(a > 0) & (b > 0)].astype(np.int64) * (n_runs + 1) + b[(a > 0) & (b > 0)]
+            for a, b in pairs
+        ]
+    )
+    keys = np.unique(keys)
+    first, second = keys // (n_runs + 1), keys % (n_runs + 1)
+    parent = np.arange(n_runs + 1)
+    while True:
+        root_a, root_b = parent[first], parent[second]
+        if np.array_equal(root_a, root_b):
+            break
+        low = np.minimum(root_a, root_b)
+        np.minimum.at(parent, root_a, low)
+        np.minimum.at(parent, root_b, low)
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    roots, component = np.unique(parent[1:], return_inverse=True)
+    component_of_run = np.concatenate([[0], component.ravel() + 1]).astype(np.int32)
+    return component_of_run[run_of], len(roots)
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """Number each run of ``True`` along the rows 1, 2, ... (0 outside runs)."""
+    height, width = mask.shape
+    padded = np.zeros((height, width + 1), dtype=bool)
+    padded[:, :width] = mask  # a False column ends every row's last run
+    flat = padded.ravel()
+    starts = flat.copy()
+    starts[1:] &= ~flat[:-1]
+    run_of = np.cumsum(starts, dtype=np.int32)
+    run_of[~flat] = 0
+    return run_of.reshape(height, width + 1)[:, :width]
+
+
+def _run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each ``True`` pixel, the length of the run along its row it belongs to."""
+    run_of = _runs(mask)
+    return np.bincount(run_of.ravel())[run_of] * mask
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Grow a boolean image by ``radius`` pixels (a square structuring element)."""
+    if radius <= 0 or not mask.any():
+        return mask.copy()
+    return _filter(mask, 2 * radius + 1, np.logical_or)
+
+
+def ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` that belong to ruled lines, horizontal or vertical.
+
+    A ruled line is thin (at most :data:`LINE_THICKNESS` of the shorter side across),
+    straight, and crosses the picture: some unbroken piece of it touching the left or
+    right border is at least :data:`LINE_SEED` of the width long, and the thin pixels
+    along the straight line fitted to that piece span :data:`LINE_SPAN` of the width.
+    Where a digit's stroke crosses the line the stroke is thick, so it stays.
+    """
+    thickest = _line_thickness(mask)
+    return _horizontal_lines(mask, thickest) | _horizontal_lines(mask.T, thickest).T
+
+
+def _line_thickness(mask: np.ndarray) -> int:
+    """The thickest a ruled line may be in this picture, in pixels."""
+    return max(3, round(LINE_THICKNESS * min(mask.shape)))
+
+
+def _horizontal_lines(mask: np.ndarray, thickest: int) -> np.ndarray:
+    width = mask.shape[1]
+    # Thin across (vertical run) but long along (horizontal run): a crossing vertical line
+    # (a margin) does not join the horizontal ones.
+    thin = mask & (_run_lengths(mask.T).T <= thickest) & (_run_lengths(mask) > thickest)
+    lines = np.zeros_like(mask)
+    if not thin.any():
+        return lines
+    labels, count = label_components(thin)
+    rows, cols = np.nonzero(labels)
+    owner = labels[rows, cols]
+    left = np.full(count + 1, width)
+    right = np.full(count + 1, -1)
+    np.minimum.at(left, owner, cols)
+    np.maximum.at(right, owner, cols)
+    touches_side = (left == 0) | (right == width - 1)
+    seeds = np.flatnonzero(touches_side & (right - left + 1 >= LINE_SEED * width))
+    for seed in seeds:
+        mine = owner == seed
+        slope, intercept = np.polyfit(cols[mine], rows[mine], 1)
+        offset = rows - (slope * cols + intercept)
+        reach = np.abs(offset[mine]).max() + 1.0
+        along = np.abs(offset) <= reach
+        if np.ptp(cols[along]) + 1 >= LINE_SPAN * width:
+            lines[rows[along], cols[along]] = True
+    return lines
+
+
+def _digit_components(mask: np.ndarray) -> np.ndarray:
+    """The components of ``mask`` that make the digit (step 6 of the module doc)."""
+    labels, count = label_components(mask)
+    if count == 0:
+        return mask
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    candidates = np.ones(count + 1, dtype=bool)
+    candidates[0] = False
+    on_border = np.zeros(count + 1, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        on_border[edge] = True
+    if (candidates & ~on_border).any():
+        candidates &= ~on_border
+    # Pieces of ruled lines left over are thin: at most _line_thickness() across (the
+    # shorter of a pixel's horizontal and vertical runs) for most of their pixels.
+    across = np.minimum(_run_lengths(mask), _run_lengths(mask.T).T)
+    thick = np.bincount(labels.ravel(), weights=(across > _line_thickness(mask)).ravel())
+    thick = thick >= 0.5 * np.maximum(areas, 1)
+    # In small pictures strokes are as thin as lines: the test is for photos only.
+    photo = min(mask.shape) * LINE_THICKNESS >= 3
+    if photo and (candidates & thick).any():
+        candidates &= thick
+    return (candidates & (areas >= MIN_PART * areas[candidates].max()))[labels]
+
+
+def _crop_to_ink(ink: np.ndarray) -> tuple[slice, slice]:
     """The ink's bounding box, leaving out up to :data:`STRAY_INK` of the ink on each side."""
     rows = _span(ink.sum(axis=1, dtype=np.float64))
     cols = _span(ink.sum(axis=0, dtype=np.float64))
-    return ink[rows, cols]
+    return rows, cols
 
 
 def _span(profile: np.ndarray) -> slice:
@@ -221,3 +590,40 @@ def _centre(digit: np.ndarray) -> np.ndarray:
     frame = np.zeros((FRAME_SIZE, FRAME_SIZE), dtype=np.uint8)
     frame[top : top + height, left : left + width] = np.rint(digit * 255).astype(np.uint8)
     return frame
+
+
+# --- showing what the network saw ----------------------------------------------------
+
+
+def input_sheet(results: list[Preprocessed], row_height: int = 112) -> Any:
+    """A Pillow RGB image with one row per picture: the picture (gray, as decoded) with the
+    digit's crop outlined in red, then the 28x28 input enlarged to ``row_height``."""
+    image_module = require_pillow()
+    from PIL import ImageDraw
+
+    gap = 8
+    photos = []
+    for result in results:
+        height, width = result.gray.shape
+        scale = row_height / height
+        top, left, bottom, right = result.box
+        size = (max(1, round(width * scale)), row_height)
+        photo = image_module.fromarray(np.rint(result.gray * 255).astype(np.uint8)).convert("RGB")
+        photo = photo.resize(size, image_module.Resampling.BILINEAR)
+        box = [left * scale, top * scale, right * scale - 1, bottom * scale - 1]
+        ImageDraw.Draw(photo).rectangle(box, outline=(220, 30, 30), width=2)
+        photos.append(photo)
+    photo_width = max((p.width for p in photos), default=row_height)
+    sheet = image_module.new(
+        "RGB",
+        (photo_width + row_height + 3 * gap, len(results) * (row_height + gap) + gap),
+        (255, 255, 255),
+    )
+    for i, (result, photo) in enumerate(zip(results, photos)):
+        y = gap + i * (row_height + gap)
+        sheet.paste(photo, (gap, y))
+        seen = image_module.fromarray(result.digit).resize(
+            (row_height, row_height), image_module.Resampling.NEAREST
+        )
+        sheet.paste(seen.convert("RGB"), (photo_width + 2 * gap, y))
+    return sheet

@@ -4,7 +4,9 @@ Each image goes through MNIST-style preprocessing (:mod:`scratchcnn.images`), th
 model's recorded input normalisation (:func:`scratchcnn.preprocessing.normalize`). One
 line per image shows the predicted class and the top-K classes with their probabilities;
 ``--json`` prints the same as JSON. Images that cannot be read are reported on stderr,
-the others still predicted, and the exit status is then 1.
+the others still predicted, and the exit status is then 1. ``--show-input OUT.png``
+writes (atomically) one row per image read: the picture with the digit's crop outlined,
+beside the 28x28 input the network saw.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from scratchcnn.errors import ModelFileError, ScratchCNNError
 
 #: The input shape MNIST-style preprocessing produces.
 INPUT_SHAPE = (28, 28, 1)
+#: Height in pixels of each row of the ``--show-input`` sheet.
+SHEET_ROW = 112
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,10 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="classify PNG/JPEG images of digits with a saved model",
         description=(
-            "Classify images with a saved model. Each image is turned into an MNIST-style "
-            "28x28 digit (grayscale, inverted when the background is light, cropped, "
-            "scaled to fit 20x20, centred by centre of mass). Needs Pillow: "
-            "pip install 'scratchcnn[images]'."
+            "Classify images with a saved model. Each image (a drawing, a scan or a phone "
+            "photo of paper) is turned into an MNIST-style 28x28 digit: EXIF orientation "
+            "applied, light flattened, ink thresholded, ruled lines and shadows along the "
+            "edges left out, cropped, scaled to fit 20x20, centred by centre of mass. "
+            "Needs Pillow: pip install 'scratchcnn[images]'."
         ),
     )
     parser.add_argument("model", metavar="MODEL", help="model or checkpoint file (.npz)")
@@ -46,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
+        "--show-input",
+        metavar="OUT.png",
+        help="write a PNG with one row per image: the picture, the digit's crop outlined, "
+        "and the 28x28 input the network saw",
+    )
+    parser.add_argument(
         "--batch-size",
         type=positive_int,
         default=256,
@@ -57,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict every image; returns 0, or 1 when some image could not be read."""
-    from scratchcnn.images import load_image_as_mnist, require_pillow
+    from scratchcnn.fileio import atomic_write
+    from scratchcnn.images import input_sheet, preprocess_image, require_pillow
     from scratchcnn.persistence import load
     from scratchcnn.preprocessing import check_preprocessing, normalize
 
@@ -69,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ModelFileError(f"{args.model}: bad preprocessing in the metadata: {exc}") from None
 
-    results, errors = [], []
+    results, errors, seen = [], [], []
     top = min(args.top, len(class_names))
     # Read, normalise and classify one batch of files at a time, so memory stays bounded
     # however many images are given.
@@ -77,8 +89,11 @@ def run(args: argparse.Namespace) -> int:
         pixels, names = [], []
         for path in args.images[start : start + args.batch_size]:
             try:
-                pixels.append(load_image_as_mnist(path))
+                steps = preprocess_image(path)
+                pixels.append(steps.digit)
                 names.append(path)
+                if args.show_input:
+                    seen.append(steps.shrunk(SHEET_ROW))
             except ScratchCNNError as exc:
                 errors.append((path, str(exc)))
         if not pixels:
@@ -97,6 +112,14 @@ def run(args: argparse.Namespace) -> int:
                     ],
                 }
             )
+    if args.show_input and seen:
+        try:
+            with atomic_write(args.show_input) as out:
+                input_sheet(seen, SHEET_ROW).save(out, format="PNG")
+        except OSError as exc:
+            raise ScratchCNNError(
+                f"{args.show_input}: cannot write: {exc.strerror or exc}"
+            ) from None
     if args.json:
         errors_json = [{"image": path, "error": message} for path, message in errors]
         report = {"model": args.model, "predictions": results, "errors": errors_json}
