@@ -92,6 +92,8 @@ def test_stopped_and_resumed_run_ends_with_identical_weights(sample, tmp_path, s
 
     resumed = resume_trainer(ckpt)
     resumed.fit(images, labels)
+    # Exact equality is the point: one process, so the same BLAS kernel, shapes and thread
+    # count, for which OpenBLAS orders every sum the same way each time.
     for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
         np.testing.assert_array_equal(a.value, b.value, err_msg=a.name)
     for key, value in straight.model.state_dict().items():
