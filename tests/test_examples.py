@@ -47,6 +47,7 @@ def test_api_tour_trains_saves_and_reloads_a_model(tmp_path):
     assert scratchcnn.load(tmp_path / "model.npz").input_shape == (28, 28, 1)
 
 
+@pytest.mark.slow
 def test_trainer_example_then_predicting_a_file(tmp_path):
     out = run_example("train_with_trainer.py", "digits.npz", cwd=tmp_path)
     assert "epoch 2/2" in out and "saved to digits.npz" in out

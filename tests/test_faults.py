@@ -52,6 +52,7 @@ def assert_same_weights(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> N
         )
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_a_bad_checkpoint(tmp_path):
     """Kill, check the checkpoint, resume; again and again until training completes.
 
@@ -97,6 +98,7 @@ def test_sigkill_at_random_moments_never_leaves_a_bad_checkpoint(tmp_path):
     assert_same_weights(load(out).state_dict(), uninterrupted_weights(tmp_path, epochs))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_finishes_the_step_saves_and_says_how_to_resume(tmp_path, sig):
     epochs = 12

@@ -78,6 +78,7 @@ def test_training_learns_the_sample(sample):
     assert evaluate(trainer.model, test_images, test_labels).accuracy > 0.8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [(2, 0), (1, 3)], ids=["after-epoch-2", "mid-epoch"])
 def test_stopped_and_resumed_run_ends_with_identical_weights(sample, tmp_path, stop):
     images, labels = sample
