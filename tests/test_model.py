@@ -112,6 +112,7 @@ def test_load_state_dict_names_the_mismatch():
         model.load_state_dict(state)
 
 
+@pytest.mark.slow
 def test_small_cnn_overfits_64_random_images():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 12, 12, 1)).astype(np.float32)

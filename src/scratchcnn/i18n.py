@@ -19,13 +19,7 @@ from collections.abc import Mapping
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 #: Environment variables that name the language, in the order they are consulted.
-LANGUAGE_VARIABLES: tuple[str, ...] = (
-    "SCRATCHCNN_LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_MESSAGES",
-    "LANG",
-)
+LANGUAGE_VARIABLES: tuple[str, ...] = ("SCRATCHCNN_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 #: key -> {language -> text}. Keys are grouped by where the text is shown.
 MESSAGES: dict[str, dict[str, str]] = {

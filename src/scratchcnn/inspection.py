@@ -52,9 +52,7 @@ def saliency(
     return grad, np.array(classes)
 
 
-def saliency_map(
-    model: Sequential, x: np.ndarray, target: np.ndarray | int | None = None
-) -> np.ndarray:
+def saliency_map(model: Sequential, x: np.ndarray, target: np.ndarray | int | None = None) -> np.ndarray:
     """``|d z_k / d x|`` reduced over channels to ``(N, H, W)``, scaled to [0, 1] per sample."""
     grad, _ = saliency(model, x, target)
     magnitude = np.abs(grad).max(axis=-1) if grad.ndim == 4 else np.abs(grad)

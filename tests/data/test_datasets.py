@@ -72,6 +72,7 @@ def test_sample_is_the_first_500_training_images_of_each_digit(shared_data_dir: 
 # The canonical data sets (need SCRATCHCNN_DATA).
 
 
+@pytest.mark.slow
 def test_mnist_class_counts_and_decoded_cache(shared_data_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("SCRATCHCNN_DATA", str(shared_data_dir))
     start = time.perf_counter()

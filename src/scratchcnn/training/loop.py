@@ -226,6 +226,7 @@ class Trainer:
         if self.preprocessing is None:
             self.preprocessing = fit_preprocessing(images)
         self.model.metadata["preprocessing"] = self.preprocessing
+        self.model.metadata["recipe"] = self.config.to_dict()
         return images, labels, validation
 
     def _end_epoch(
