@@ -11,14 +11,14 @@ trained one image at a time to the ``fast`` preset's recipe, each rung adding on
 (mini-batches, ReLU, more filters, BatchNorm, Adam, the one-cycle schedule, random shifts),
 with the same small budget (one epoch over the first ``--train-images`` training images)
 for each of ``--seeds``; it prints the mean and range of the test accuracy on the full test
-set and the mean training time.
+set (or its first ``--test-images``) and the mean training time.
 
 Usage::
 
     SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py \\
         [--presets fast,best] [--datasets mnist,fashion-mnist] [--no-torch] [--threads N]
     SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py --ablation \\
-        [--train-images 6000] [--seeds 0,1,2]
+        [--train-images 3000] [--test-images 5000] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--train-images", type=int, default=60000, help="ablation: training images (one epoch)"
+    )
+    parser.add_argument(
+        "--test-images", type=int, default=10000, help="ablation: test images (the first ones)"
     )
     parser.add_argument("--seeds", default="0,1,2", help="ablation: seeds, comma-separated")
     return parser.parse_args()
@@ -259,6 +262,7 @@ def run_ablation() -> int:
     images, labels = datasets.load("mnist", "train")
     test_images, test_labels = datasets.load("mnist", "test")
     images, labels = images[: ARGS.train_images], labels[: ARGS.train_images]
+    test_images, test_labels = test_images[: ARGS.test_images], test_labels[: ARGS.test_images]
     seeds = [int(s) for s in ARGS.seeds.split(",")]
     print(
         f"ablation: MNIST, 1 epoch over {len(images)} training images, tested on "
