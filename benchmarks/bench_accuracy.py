@@ -19,7 +19,7 @@ Usage::
     SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py \\
         [--presets fast,best] [--datasets mnist,fashion-mnist] [--no-torch] [--threads N]
     SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py --ablation \\
-        [--train-images 3000] [--test-images 5000] [--seeds 0,1,2]
+        [--train-images 3000] [--test-images 5000] [--seeds 0,1,2] [--rungs 5,6,7,8]
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def parse_args() -> argparse.Namespace:
         "--test-images", type=int, default=10000, help="ablation: test images (the first ones)"
     )
     parser.add_argument("--seeds", default="0,1,2", help="ablation: seeds, comma-separated")
+    parser.add_argument(
+        "--rungs", help="ablation: which rungs to train, numbered from 1, e.g. 5,6,7,8 (all)"
+    )
     return parser.parse_args()
 
 
@@ -272,10 +275,13 @@ def run_ablation() -> int:
         f"ablation: MNIST, 1 epoch over {len(images)} training images, tested on "
         f"{len(test_images)}; seeds {seeds}"
     )
-    header = f"{'rung':<48} {'mean acc':>8} {'min':>7} {'max':>7} {'train time':>10}"
+    header = f"{'rung':<52} {'mean acc':>8} {'min':>7} {'max':>7} {'train time':>10}"
     print(header)
     print("-" * len(header))
-    for name, build, recipe in ABLATION:
+    numbers = [int(r) for r in ARGS.rungs.split(",")] if ARGS.rungs else None
+    for number, (name, build, recipe) in enumerate(ABLATION, start=1):
+        if numbers is not None and number not in numbers:
+            continue
         accuracies, times = [], []
         for seed in seeds:
             model = Sequential(build(np.random.default_rng(seed)), input_shape=(28, 28, 1))
@@ -285,7 +291,7 @@ def run_ablation() -> int:
             times.append(time.perf_counter() - start)
             accuracies.append(evaluate(model, test_images, test_labels).accuracy)
         print(
-            f"{name:<48} {np.mean(accuracies):>8.2%} {min(accuracies):>7.2%} "
+            f"{f'{number}. {name}':<52} {np.mean(accuracies):>8.2%} {min(accuracies):>7.2%} "
             f"{max(accuracies):>7.2%} {np.mean(times):>9.1f}s",
             flush=True,
         )
