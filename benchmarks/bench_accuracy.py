@@ -6,10 +6,20 @@ the same recipe runs in PyTorch on the CPU as well: same architecture, initial w
 scheme aside, same optimiser, schedule, batch order, augmentation and thread count. The
 last column is PyTorch's training time over scratchcnn's (above 1: scratchcnn is faster).
 
+``--ablation`` instead trains a ladder of networks and recipes, from the notebook's network
+trained one image at a time to the ``fast`` preset's recipe, each rung adding one piece
+(mini-batches, ReLU, more filters, BatchNorm, Adam, the one-cycle schedule, random shifts;
+all mini-batches hold 32 images, where the preset uses 128),
+with the same small budget (one epoch over the first ``--train-images`` training images)
+for each of ``--seeds``; it prints the mean and range of the test accuracy on the full test
+set (or its first ``--test-images``) and the mean training time.
+
 Usage::
 
     SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py \\
         [--presets fast,best] [--datasets mnist,fashion-mnist] [--no-torch] [--threads N]
+    SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py --ablation \\
+        [--train-images 3000] [--test-images 5000] [--seeds 0,1,2] [--rungs 5,6,7,8]
 """
 
 from __future__ import annotations
@@ -28,16 +38,34 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="override every preset's epochs")
+    parser.add_argument(
+        "--ablation", action="store_true", help="train the ladder from the notebook's network up"
+    )
+    parser.add_argument(
+        "--train-images", type=int, default=60000, help="ablation: training images (one epoch)"
+    )
+    parser.add_argument(
+        "--test-images", type=int, default=10000, help="ablation: test images (the first ones)"
+    )
+    parser.add_argument("--seeds", default="0,1,2", help="ablation: seeds, comma-separated")
+    parser.add_argument(
+        "--rungs", help="ablation: which rungs to train, numbered from 1, e.g. 5,6,7,8 (all)"
+    )
     return parser.parse_args()
 
 
 ARGS = parse_args()
+# Let OpenBLAS detect the CPU by itself, as a user's NumPy does.
+for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(var, None)
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
 from scratchcnn import datasets  # noqa: E402
+from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU  # noqa: E402
+from scratchcnn.model import Sequential  # noqa: E402
 from scratchcnn.preprocessing import normalize  # noqa: E402
 from scratchcnn.presets import PRESETS, build_model  # noqa: E402
 from scratchcnn.training import (  # noqa: E402
@@ -156,7 +184,127 @@ def train_torch(preset: str, dataset: str, config: TrainConfig) -> tuple[float, 
     return correct / len(test_labels), seconds
 
 
+def cpu_model() -> str:
+    """The CPU's model name, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
+def blas_core() -> str:
+    """The kernel family OpenBLAS chose (needs threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (no threadpoolctl)"
+    cores = [
+        i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"
+    ]
+    return cores[0] if cores else "unknown"
+
+
+# --- the ablation ladder ------------------------------------------------------------------
+
+
+def notebook_layers(rng: np.random.Generator, relu: bool = False) -> list[Layer]:
+    """Conv 3x3 x8 (no bias) -> [ReLU] -> MaxPool 2 -> Dense 1352 -> 10."""
+    conv = [Conv2D(1, 8, 3, bias=False, rng=rng)] + ([ReLU()] if relu else [])
+    return [*conv, MaxPool2D(2), Flatten(), Dense(13 * 13 * 8, 10, rng=rng)]
+
+
+def conv_stack_layers(rng: np.random.Generator, batch_norm: bool = False) -> list[Layer]:
+    """Three convolutions, 32-64-128 filters, each followed by [BatchNorm and] ReLU, as in
+    the ``fast`` preset: 28x28x1 -> 24 -> pool 12 -> 10 -> pool 5 -> 3x3x128 -> Dense 10."""
+    layers: list[Layer] = []
+    for cin, cout, kernel, pool in ((1, 32, 5, True), (32, 64, 3, True), (64, 128, 3, False)):
+        layers.append(Conv2D(cin, cout, kernel, bias=not batch_norm, rng=rng))
+        layers += [BatchNorm2D(cout), ReLU()] if batch_norm else [ReLU()]
+        if pool:
+            layers.append(MaxPool2D(2))
+    return [*layers, Flatten(), Dense(3 * 3 * 128, 10, rng=rng)]
+
+
+NOTEBOOK_SGD = {"batch_size": 1, "lr": 0.005, "optimizer": "sgd", "momentum": 0.0}
+MINI_BATCH = {"batch_size": 32, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9}
+# The fast preset's optimiser and learning rate, at the same batch size as the rungs
+# before it: with a budget of a few thousand images, batches of 128 would leave Adam a
+# quarter of the steps and mix two changes into one rung.
+ADAM = {"batch_size": 32, "lr": 3e-3, "optimizer": "adam"}
+CONSTANT = {"schedule": "constant"}
+
+#: (what the rung adds, its layers, its recipe); each rung changes one thing of the last.
+ABLATION: list[tuple[str, object, dict]] = [
+    (
+        "notebook: conv 8, pool, dense; SGD 1 image/step",
+        notebook_layers,
+        {**NOTEBOOK_SGD, **CONSTANT},
+    ),
+    ("+ mini-batches of 32, momentum 0.9", notebook_layers, {**MINI_BATCH, **CONSTANT}),
+    ("+ ReLU", lambda rng: notebook_layers(rng, relu=True), {**MINI_BATCH, **CONSTANT}),
+    ("+ more filters: 3 convs, 32-64-128", conv_stack_layers, {**MINI_BATCH, **CONSTANT}),
+    ("+ BatchNorm", lambda rng: conv_stack_layers(rng, True), {**MINI_BATCH, **CONSTANT}),
+    ("+ Adam (lr 3e-3)", lambda rng: conv_stack_layers(rng, True), {**ADAM, **CONSTANT}),
+    (
+        "+ one-cycle schedule",
+        lambda rng: conv_stack_layers(rng, True),
+        {**ADAM, "schedule": "onecycle"},
+    ),
+    (
+        "+ random shifts (2 px): fast recipe, batch 32",
+        lambda rng: conv_stack_layers(rng, True),
+        {**ADAM, "schedule": "onecycle", "shift": 2},
+    ),
+]
+
+
+def run_ablation() -> int:
+    """Train every rung for each seed; print mean and range of test accuracy and time."""
+    images, labels = datasets.load("mnist", "train")
+    test_images, test_labels = datasets.load("mnist", "test")
+    images, labels = images[: ARGS.train_images], labels[: ARGS.train_images]
+    test_images, test_labels = test_images[: ARGS.test_images], test_labels[: ARGS.test_images]
+    seeds = [int(s) for s in ARGS.seeds.split(",")]
+    print(
+        f"ablation: MNIST, 1 epoch over {len(images)} training images, tested on "
+        f"{len(test_images)}; seeds {seeds}"
+    )
+    header = f"{'rung':<52} {'mean acc':>8} {'min':>7} {'max':>7} {'train time':>10}"
+    print(header)
+    print("-" * len(header))
+    numbers = [int(r) for r in ARGS.rungs.split(",")] if ARGS.rungs else None
+    for number, (name, build, recipe) in enumerate(ABLATION, start=1):
+        if numbers is not None and number not in numbers:
+            continue
+        accuracies, times = [], []
+        for seed in seeds:
+            model = Sequential(build(np.random.default_rng(seed)), input_shape=(28, 28, 1))
+            config = TrainConfig(**{**recipe, "epochs": 1, "seed": seed})
+            start = time.perf_counter()
+            Trainer(model, config).fit(images, labels)
+            times.append(time.perf_counter() - start)
+            accuracies.append(evaluate(model, test_images, test_labels).accuracy)
+        print(
+            f"{f'{number}. {name}':<52} {np.mean(accuracies):>8.2%} {min(accuracies):>7.2%} "
+            f"{max(accuracies):>7.2%} {np.mean(times):>9.1f}s",
+            flush=True,
+        )
+    return 0
+
+
 def main() -> int:
+    print(
+        f"CPU {cpu_model()}  threads={ARGS.threads}  numpy {np.__version__}  "
+        f"BLAS kernels {blas_core()}"
+    )
+    if ARGS.ablation:
+        return run_ablation()
     use_torch = not ARGS.no_torch
     if use_torch:
         try:
@@ -164,7 +312,6 @@ def main() -> int:
         except ImportError:
             print("PyTorch is not installed: scratchcnn only")
             use_torch = False
-    print(f"threads={ARGS.threads}  numpy {np.__version__}")
     header = f"{'dataset':<14} {'preset':<8} {'epochs':>6} {'accuracy':>9} {'time':>8}" + (
         f" {'torch acc':>9} {'torch time':>10} {'ratio':>6}" if use_torch else ""
     )
