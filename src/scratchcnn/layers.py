@@ -192,7 +192,9 @@ class Conv2D(Layer):
             self._pads_by_size[hw] = pads
         return pads
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def prepare_input(self, x: np.ndarray) -> tuple[np.ndarray, F.Pads]:
+        """Check ``x`` (NHWC, this layer's channel count, at least one window) and return
+        it in the layer's dtype with the explicit padding for its size."""
         x = self._as_input(x, 4, f"NHWC input (batch, height, width, {self.in_channels})")
         if x.shape[3] != self.in_channels:
             raise ValueError(
@@ -202,6 +204,14 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         if x.shape[1] + pads[0] + pads[1] < kh or x.shape[2] + pads[2] + pads[3] < kw:
             raise ValueError(f"{self!r} got input {x.shape}, smaller than its {kh}x{kw} kernel")
+        return x, pads
+
+    def forget_forward(self) -> None:
+        """Drop what the last ``forward`` kept for ``backward`` (a fused step ran instead)."""
+        self._cols = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x, pads = self.prepare_input(x)
         y, self._cols = F.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, pads, self._workspace
         )

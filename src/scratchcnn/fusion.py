@@ -1,0 +1,202 @@
+"""Fused execution of Conv2D -> (ReLU ->) 2x2 MaxPool2D, as an execution plan of Sequential.
+
+The layers stay what the model is made of (its configuration, saved state, summary and
+per-layer feature maps do not change); :func:`plan` only groups them for running.
+
+Unfused, the pooling reads the convolution's NHWC output with the two columns of a window
+``C`` numbers apart, so every maximum and every routing step moves ``C`` values at a time.
+Fused, the convolution's output rows are computed in *pooling-window order*: the patch
+matrix holds the positions ``(2i + p, 2j + q)`` of every window as four blocks, one per
+``(p, q)``, so one matrix product returns four contiguous planes ``P[p, q]`` of shape
+``(N, OH//2, OW//2, C)``. Pooling is then three maxima of whole planes, ReLU acts on the
+pooled quarter only (``relu(max(a, b)) = max(relu(a), relu(b))``), and the backward pass
+is a mask on the same planes, fed straight to the weight-gradient product and to col2im.
+
+Ties go where the unfused MaxPool2D sends them: to the window's first maximum in
+row-major order; with a ReLU, a window whose maximum is not positive passes no gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratchcnn import functional as F
+from scratchcnn.layers import Conv2D, Layer, MaxPool2D, ReLU
+
+
+class ConvPool:
+    """Runs ``conv`` (then ReLU if ``relu``) then a 2x2, stride-2 max pooling as one step.
+
+    Parameters and gradients are the ``conv`` layer's own arrays, updated in place.
+    """
+
+    def __init__(self, layers: list[Layer]) -> None:
+        self.layers = layers
+        self.conv: Conv2D = layers[0]  # type: ignore[assignment]
+        self.relu = len(layers) == 3
+        self._planes: np.ndarray | None = None
+        self._workspace: F.Workspace = {}
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        conv = self.conv
+        x, pads = conv.prepare_input(x)
+        kh, kw, cin, cout = conv.params["weight"].shape
+        n, h, w, _ = x.shape
+        sh, sw = conv.stride
+        oh = F.conv_output_size(h, kh, sh, pads[0], pads[1])
+        ow = F.conv_output_size(w, kw, sw, pads[2], pads[3])
+        ph, pw = oh // 2, ow // 2
+        if ph == 0 or pw == 0:  # the pooling's own error says what is wrong
+            self._planes = None
+            for layer in self.layers:
+                x = layer.forward(x, training)
+            return x
+        cols = window_order_cols(F.pad_nhwc(x, pads), (kh, kw), (sh, sw), (ph, pw), self._workspace)
+        planes = cols @ conv.params["weight"].reshape(kh * kw * cin, cout)
+        if "bias" in conv.params:
+            planes += conv.params["bias"]
+        planes = planes.reshape(2, 2, n, ph, pw, cout)
+        top = np.maximum(planes[0, 0], planes[0, 1])
+        bottom = np.maximum(planes[1, 0], planes[1, 1])
+        pooled = np.maximum(top, bottom)
+        if self.relu:
+            np.maximum(pooled, 0, out=pooled)
+        self._cols, self._planes, self._top, self._bottom = cols, planes, top, bottom
+        self._input_shape, self._pads = x.shape, pads
+        conv.forget_forward()
+        return pooled
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        # Unfused when the fused forward did not run, or the layers ran one by one since.
+        if self._planes is None or self.conv._cols is not None:
+            grad: np.ndarray | None = grad_out
+            for layer in reversed(self.layers):
+                grad = layer.backward(grad)
+                if grad is None:
+                    break
+            return grad
+        conv, planes, top, bottom = self.conv, self._planes, self._top, self._bottom
+        weight = conv.params["weight"]
+        kh, kw, cin, cout = weight.shape
+        grad_out = conv._check_grad(grad_out, top.shape)
+        # Unfused order: the window's maximum is max(top row, bottom row), each the max of
+        # its left and right value; strict comparisons keep the earlier one on ties.
+        if self.relu:
+            # relu(max) passes gradient only where the maximum is positive.
+            gate = grad_out * (np.maximum(top, bottom) > 0)
+        else:
+            gate = grad_out
+        from_bottom = bottom > top
+        grads = F.scratch_buffer(self._workspace, "plane_grads", planes.shape, planes.dtype)
+        g_bottom = np.multiply(gate, from_bottom, out=grads[1, 0])
+        g_top = np.subtract(gate, g_bottom, out=grads[0, 0])
+        np.multiply(g_top, planes[0, 1] > planes[0, 0], out=grads[0, 1])
+        g_top -= grads[0, 1]
+        g_right = np.multiply(g_bottom, planes[1, 1] > planes[1, 0], out=grads[1, 1])
+        g_bottom -= g_right
+        rows = grads.reshape(-1, cout)
+        np.dot(self._cols.T, rows, out=conv.grads["weight"].reshape(kh * kw * cin, cout))
+        if "bias" in conv.params:
+            np.add.reduce(gate.reshape(-1, cout), axis=0, out=conv.grads["bias"])
+        if not conv.input_grad:
+            return None
+        return window_order_input_grad(
+            grads, weight, self._input_shape[1:3], conv.stride, self._pads, self._workspace
+        )
+
+
+def _window_view(
+    x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pooled: tuple[int, int]
+) -> np.ndarray:
+    """Strided view ``v[p, q, n, i, j, a, b, c] = x[n, (2i+p)*sh + a, (2j+q)*sw + b, c]``:
+    the patch of the convolution output at ``(2i + p, 2j + q)``, grouped by window corner.
+    """
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pooled
+    n, _, _, c = x.shape
+    s0, s1, s2, s3 = x.strides
+    shape = (2, 2, n, ph, pw, kh, kw, c)
+    return np.ndarray(
+        shape, x.dtype, x, 0, (s1 * sh, s2 * sw, s0, 2 * sh * s1, 2 * sw * s2, s1, s2, s3)
+    )
+
+
+def window_order_cols(
+    x: np.ndarray,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    pooled: tuple[int, int],
+    workspace: F.Workspace | None = None,
+) -> np.ndarray:
+    """The im2col matrix ``(4*N*PH*PW, kh*kw*C)`` of the padded ``x``, rows in window order.
+
+    Row ``((p*2 + q)*N + n)*PH*PW + i*PW + j`` is the patch of output ``(2i + p, 2j + q)``;
+    columns are ordered ``(a, b, c)`` like a ``(kh, kw, C, out)`` kernel. With one channel
+    the gather goes offset-major (inner loops over output columns rather than over
+    ``kw`` values) and the result is a transposed view, which BLAS reads as it is.
+    """
+    x = np.ascontiguousarray(x)
+    (kh, kw), (ph, pw) = kernel, pooled
+    n, c = x.shape[0], x.shape[3]
+    rows = 4 * n * ph * pw
+    view = _window_view(x, kernel, stride, pooled)
+    if c != 1:
+        cols = F.scratch_buffer(workspace, "window_cols", (rows, kh * kw * c), x.dtype)
+        np.copyto(cols.reshape(view.shape), view)
+        return cols
+    planes = F.scratch_buffer(workspace, "window_cols", (kh * kw, rows), x.dtype)
+    np.copyto(planes.reshape(kh, kw, 2, 2, n, ph, pw), view[..., 0].transpose(5, 6, 0, 1, 2, 3, 4))
+    return planes.T
+
+
+def window_order_input_grad(
+    plane_grads: np.ndarray,
+    weight: np.ndarray,
+    input_hw: tuple[int, int],
+    stride: tuple[int, int],
+    pads: F.Pads,
+    workspace: F.Workspace | None = None,
+) -> np.ndarray:
+    """dL/dx from the gradient of the convolution's output planes in window order.
+
+    As :func:`scratchcnn.functional.conv2d_backward_input`: one product per kernel offset
+    ``(a, b)``, ``dy @ w[a, b]^T``, added into the padded ``dx`` at
+    ``((2i+p)*sh + a, (2j+q)*sw + b)``; for one offset those positions are distinct, so
+    the four planes go in with one strided add. The padding is cut off at the end.
+    """
+    kh, kw, cin, cout = weight.shape
+    _, _, n, ph, pw, _ = plane_grads.shape
+    h, w = input_hw
+    top, bottom, left, right = pads
+    padded = np.zeros((n, h + top + bottom, w + left + right, cin), dtype=plane_grads.dtype)
+    rows = plane_grads.reshape(-1, cout)
+    part = F.scratch_buffer(workspace, "offset_grad", (rows.shape[0], cin), plane_grads.dtype)
+    part_planes = part.reshape(2, 2, n, ph, pw, 1, 1, cin)
+    targets = _window_view(padded, (kh, kw), stride, (ph, pw))
+    targets.flags.writeable = True  # distinct elements for each fixed offset (a, b)
+    for a in range(kh):
+        for b in range(kw):
+            np.dot(rows, weight[a, b].T, out=part)
+            targets[:, :, :, :, :, a : a + 1, b : b + 1] += part_planes
+    if padded.shape[1:3] == (h, w):
+        return padded
+    return np.ascontiguousarray(padded[:, top : top + h, left : left + w])
+
+
+def plan(layers: list[Layer]) -> list[Layer | ConvPool]:
+    """The steps that run ``layers``: each Conv2D followed by (a ReLU and) a 2x2, stride-2
+    MaxPool2D becomes one :class:`ConvPool`; every other layer runs as it is."""
+    steps: list[Layer | ConvPool] = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        if isinstance(layer, Conv2D):
+            relu = i + 1 < len(layers) and type(layers[i + 1]) is ReLU
+            j = i + 2 if relu else i + 1
+            pool = layers[j] if j < len(layers) else None
+            if type(pool) is MaxPool2D and pool.pool_size == (2, 2) and pool.stride == (2, 2):
+                steps.append(ConvPool(layers[i : j + 1]))
+                i = j + 1
+                continue
+        steps.append(layer)
+        i += 1
+    return steps
