@@ -10,7 +10,8 @@ matrix holds the positions ``(2i + p, 2j + q)`` of every window as four blocks, 
 ``(p, q)``, so one matrix product returns four contiguous planes ``P[p, q]`` of shape
 ``(N, OH//2, OW//2, C)``. Pooling is then three maxima of whole planes, ReLU acts on the
 pooled quarter only (``relu(max(a, b)) = max(relu(a), relu(b))``), and the backward pass
-is a mask on the same planes, fed straight to the weight-gradient product and to col2im.
+is a mask on the same planes, fed straight to the weight-gradient product (and copied
+back to the convolution's layout for the input gradient's col2im).
 
 Ties go where the unfused MaxPool2D sends them: to the window's first maximum in
 row-major order; with a ReLU, a window whose maximum is not positive passes no gradient.
@@ -62,7 +63,7 @@ class ConvPool:
         if self.relu:
             np.maximum(pooled, 0, out=pooled)
         self._cols, self._planes, self._top, self._bottom = cols, planes, top, bottom
-        self._input_shape, self._pads = x.shape, pads
+        self._input_shape, self._pads, self._output_hw = x.shape, pads, (oh, ow)
         conv.forget_forward()
         return pooled
 
@@ -100,8 +101,18 @@ class ConvPool:
             np.add.reduce(gate.reshape(-1, cout), axis=0, out=conv.grads["bias"])
         if not conv.input_grad:
             return None
-        return window_order_input_grad(
-            grads, weight, self._input_shape[1:3], conv.stride, self._pads, self._workspace
+        # Back to the convolution's own output layout, where col2im's shifted windows are
+        # long contiguous runs (the window-order planes would make them runs of Cin).
+        n, ph, pw = top.shape[:3]
+        oh, ow = self._output_hw
+        natural = F.scratch_buffer(self._workspace, "conv_grad", (n, oh, ow, cout), planes.dtype)
+        natural[:, 2 * ph :] = 0
+        natural[:, :, 2 * pw :] = 0
+        for p in range(2):
+            for q in range(2):
+                natural[:, p : 2 * ph : 2, q : 2 * pw : 2] = grads[p, q]
+        return F.conv2d_backward_input(
+            natural, weight, self._input_shape[1:3], conv.stride, self._pads, self._workspace
         )
 
 
@@ -146,40 +157,6 @@ def window_order_cols(
     planes = F.scratch_buffer(workspace, "window_cols", (kh * kw, rows), x.dtype)
     np.copyto(planes.reshape(kh, kw, 2, 2, n, ph, pw), view[..., 0].transpose(5, 6, 0, 1, 2, 3, 4))
     return planes.T
-
-
-def window_order_input_grad(
-    plane_grads: np.ndarray,
-    weight: np.ndarray,
-    input_hw: tuple[int, int],
-    stride: tuple[int, int],
-    pads: F.Pads,
-    workspace: F.Workspace | None = None,
-) -> np.ndarray:
-    """dL/dx from the gradient of the convolution's output planes in window order.
-
-    As :func:`scratchcnn.functional.conv2d_backward_input`: one product per kernel offset
-    ``(a, b)``, ``dy @ w[a, b]^T``, added into the padded ``dx`` at
-    ``((2i+p)*sh + a, (2j+q)*sw + b)``; for one offset those positions are distinct, so
-    the four planes go in with one strided add. The padding is cut off at the end.
-    """
-    kh, kw, cin, cout = weight.shape
-    _, _, n, ph, pw, _ = plane_grads.shape
-    h, w = input_hw
-    top, bottom, left, right = pads
-    padded = np.zeros((n, h + top + bottom, w + left + right, cin), dtype=plane_grads.dtype)
-    rows = plane_grads.reshape(-1, cout)
-    part = F.scratch_buffer(workspace, "offset_grad", (rows.shape[0], cin), plane_grads.dtype)
-    part_planes = part.reshape(2, 2, n, ph, pw, 1, 1, cin)
-    targets = _window_view(padded, (kh, kw), stride, (ph, pw))
-    targets.flags.writeable = True  # distinct elements for each fixed offset (a, b)
-    for a in range(kh):
-        for b in range(kw):
-            np.dot(rows, weight[a, b].T, out=part)
-            targets[:, :, :, :, :, a : a + 1, b : b + 1] += part_planes
-    if padded.shape[1:3] == (h, w):
-        return padded
-    return np.ascontiguousarray(padded[:, top : top + h, left : left + w])
 
 
 def plan(layers: list[Layer]) -> list[Layer | ConvPool]:
