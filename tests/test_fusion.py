@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scratchcnn.fusion import ConvPool, plan
+from scratchcnn.fusion import ConvPool, InPlaceReLU, plan
 from scratchcnn.inspection import layer_outputs, saliency
 from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from scratchcnn.model import Sequential
@@ -145,7 +145,8 @@ def test_plan_fuses_every_conv_relu_pool_and_conv_pool_and_nothing_else():
     steps = plan(layers)
     fused = [step for step in steps if isinstance(step, ConvPool)]
     assert [step.layers for step in fused] == [layers[0:3], layers[3:5]]
-    assert steps[2:] == layers[5:]
+    assert steps[2] is layers[5] and steps[4:] == layers[7:]
+    assert isinstance(steps[3], InPlaceReLU) and steps[3].layer is layers[6]
     assert Sequential(layers, fuse=False).steps() == layers
 
 
@@ -217,3 +218,46 @@ def test_input_too_small_for_the_pooling_fails_like_the_unfused_layers():
             model.forward(np.ones((1, 4, 3, 1)))
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
+
+
+def test_in_place_relus_match_the_layers_and_leave_the_callers_arrays_alone():
+    def network(fuse: bool) -> Sequential:
+        rng = np.random.default_rng(6)
+        return Sequential(
+            [
+                ReLU(),  # first: the caller's input must not be overwritten
+                Conv2D(2, 3, 3, rng=rng, dtype=np.float64),
+                ReLU(),  # between two convolutions: in place both ways
+                Conv2D(3, 2, 1, rng=rng, dtype=np.float64),
+                Flatten(),
+                Dense(2 * 5 * 5, 4, rng=rng, dtype=np.float64),
+                ReLU(),  # last: the caller's gradient must not be overwritten
+            ],
+            input_grad=True,
+            fuse=fuse,
+        )
+
+    fused, unfused = network(True), network(False)
+    steps = fused.steps()
+    assert [type(step).__name__ for step in steps[::2]] == [
+        "InPlaceReLU",
+        "InPlaceReLU",
+        "Flatten",
+        "InPlaceReLU",
+    ]
+    assert (steps[2].forward_in_place, steps[2].backward_in_place) == (True, True)
+    assert (steps[0].forward_in_place, steps[0].backward_in_place) == (False, True)
+    assert (steps[6].forward_in_place, steps[6].backward_in_place) == (True, False)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 7, 7, 2))
+    x_before = x.copy()
+    y = fused.forward(x, training=True)
+    g = rng.standard_normal(y.shape)
+    g_before = g.copy()
+    dx = fused.backward(g)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(g, g_before)
+    np.testing.assert_allclose(y, unfused.forward(x, training=True), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, unfused.backward(g), rtol=1e-12, atol=1e-12)
+    for ours, reference in zip(fused.parameters(), unfused.parameters()):
+        np.testing.assert_allclose(ours.grad, reference.grad, rtol=1e-12, atol=1e-12)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratchcnn import functional as F
-from scratchcnn.layers import Conv2D, Layer, MaxPool2D, ReLU
+from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, Layer, MaxPool2D, ReLU
 
 
 class ConvPool:
@@ -159,9 +159,45 @@ def window_order_cols(
     return planes.T
 
 
-def plan(layers: list[Layer]) -> list[Layer | ConvPool]:
+class InPlaceReLU:
+    """A ReLU that overwrites its input (when the step before it returns a fresh array it
+    keeps no reference to) and/or its incoming gradient (when the step after it does)."""
+
+    def __init__(self, layer: ReLU, forward_in_place: bool, backward_in_place: bool) -> None:
+        self.layer = layer
+        self.forward_in_place = forward_in_place
+        self.backward_in_place = backward_in_place
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.layer.forward(x, training, in_place=self.forward_in_place)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        return self.layer.backward(grad_out, in_place=self.backward_in_place)
+
+
+# Steps whose forward returns a new array they keep no reference to.
+_FRESH_OUTPUT = (Conv2D, Dense, BatchNorm2D, ConvPool)
+# Steps whose backward returns a new array they keep no reference to.
+_FRESH_INPUT_GRAD = (Conv2D, Dense, BatchNorm2D, MaxPool2D, ConvPool)
+
+Step = Layer | ConvPool | InPlaceReLU
+
+
+def plan(layers: list[Layer]) -> list[Step]:
     """The steps that run ``layers``: each Conv2D followed by (a ReLU and) a 2x2, stride-2
-    MaxPool2D becomes one :class:`ConvPool`; every other layer runs as it is."""
+    MaxPool2D becomes one :class:`ConvPool`; a ReLU between steps that hand it arrays of
+    their own runs in place (:class:`InPlaceReLU`); every other layer runs as it is."""
+    steps = _fuse_conv_pool(layers)
+    for k, step in enumerate(steps):
+        if type(step) is ReLU:
+            forward = k > 0 and type(steps[k - 1]) in _FRESH_OUTPUT
+            backward = k + 1 < len(steps) and type(steps[k + 1]) in _FRESH_INPUT_GRAD
+            if forward or backward:
+                steps[k] = InPlaceReLU(step, forward, backward)
+    return steps
+
+
+def _fuse_conv_pool(layers: list[Layer]) -> list[Layer | ConvPool]:
     steps: list[Layer | ConvPool] = []
     i = 0
     while i < len(layers):

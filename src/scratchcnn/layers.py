@@ -391,17 +391,22 @@ class ReLU(Layer):
         super().__init__()
         self._mask: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._mask = x > 0
-        return np.multiply(x, self._mask, dtype=x.dtype)
+    def forward(self, x: np.ndarray, training: bool = False, in_place: bool = False) -> np.ndarray:
+        """``max(x, 0)``; with ``in_place`` written over ``x`` (which the caller owns),
+        sparing a fresh array of ``x``'s size."""
+        y = np.maximum(x, 0, out=x if in_place else None)
+        self._mask = y > 0
+        return y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+    def backward(self, grad_out: np.ndarray, in_place: bool = False) -> np.ndarray | None:
+        """``grad_out`` where the input was positive, 0 elsewhere; with ``in_place``
+        written over ``grad_out``."""
         self._require_forward("_mask")
         if grad_out.shape != self._mask.shape:
             raise ValueError(
                 f"{self!r}.backward expected a gradient of shape {self._mask.shape}, got {grad_out.shape}"
             )
-        return np.multiply(grad_out, self._mask, dtype=grad_out.dtype)
+        return np.multiply(grad_out, self._mask, out=grad_out if in_place else None)
 
 
 class Flatten(Layer):

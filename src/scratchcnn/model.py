@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchcnn.fusion import ConvPool, plan
+from scratchcnn.fusion import Step, plan
 from scratchcnn.layers import Conv2D, Dense, Layer
 from scratchcnn.losses import softmax
 from scratchcnn.parameter import Parameter
@@ -45,8 +45,8 @@ class Sequential:
         #: Whether forward/backward may run layer groups as fused steps.
         self.fuse = fuse
         self._plan_key: tuple[int, ...] | None = None
-        self._plan: list[Layer | ConvPool] = []
-        self._last_steps: list[Layer | ConvPool] | None = None
+        self._plan: list[Step] = []
+        self._last_steps: list[Step] | None = None
         #: Free-form, JSON-serialisable facts saved with the model (preprocessing, classes).
         self.metadata: dict[str, Any] = {}
 
@@ -71,7 +71,7 @@ class Sequential:
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(x, training)
 
-    def steps(self) -> list[Layer | ConvPool]:
+    def steps(self) -> list[Step]:
         """What ``forward`` runs: the layers, with fusable groups as single steps.
 
         Planned once for a given list of layers and kept, with the fused steps' buffers.
