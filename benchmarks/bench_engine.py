@@ -8,8 +8,10 @@ forward, softmax cross-entropy, backward, SGD update) and run in inference mode:
 - a larger network: Conv 3x3 x32 -> ReLU -> Conv 3x3 x64 -> ReLU -> MaxPool 2 ->
   Dense 9216 -> 128 -> ReLU -> Dense 128 -> 10, at batch 128.
 
-PyTorch (CPU) runs the same architecture and batch, at its best of 1 and 2 threads (each
-round tries both; the column ``t`` says which won). The ratio column is scratchcnn's
+PyTorch (CPU) runs the same architecture and batch. Each side runs at its best of 1 and 2
+threads (each round tries both; the columns ``t`` say which won; scratchcnn's BLAS threads
+are set through threadpoolctl, as ``scratchcnn.threads.limit_threads`` does): on a busy
+machine a second BLAS thread that waits for a core can cost more than it brings. The ratio column is scratchcnn's
 images/s over PyTorch's (above 1: scratchcnn is faster), each side's best round; the two
 sides take turns (``--rounds``), and the last column gives the lowest and highest ratio of
 a single round, a measure of how much the machine wandered meanwhile. A last line times
@@ -34,6 +36,7 @@ PyTorch (oneDNN) detects AVX-512 by itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -69,6 +72,12 @@ from scratchcnn.losses import softmax_cross_entropy  # noqa: E402
 from scratchcnn.model import Sequential  # noqa: E402
 from scratchcnn.optim import SGD  # noqa: E402
 
+try:
+    import threadpoolctl  # noqa: F401
+
+    from scratchcnn.threads import limit_threads
+except ImportError:  # pragma: no cover - then scratchcnn runs at --threads only
+    limit_threads = None
 try:
     import torch
 except ImportError:  # pragma: no cover - the benchmark still reports our own numbers
@@ -129,32 +138,51 @@ def images_per_second(step, batch: int, seconds: float) -> float:
 
 
 def compare(
-    ours, theirs: dict[int, object], batch: int, seconds: float, rounds: int
-) -> tuple[float, float, int, float, float]:
-    """Best images/s of each side, PyTorch's best thread count, and the lowest and highest
-    per-round ratio.
+    ours: dict[int, object], theirs: dict[int, object], batch: int, seconds: float, rounds: int
+) -> tuple[float, int, float, int, float, float]:
+    """Best images/s and thread count of each side, and the lowest and highest per-round
+    ratio of the two sides' best in that round.
 
     The two sides take turns, ``rounds`` times, so that a slow spell of a shared machine
-    hits both rather than whichever happened to run during it. Each round PyTorch runs at
-    every thread count in ``theirs`` (a step per count); each side keeps its best round.
+    hits both rather than whichever happened to run during it. Each round every side runs
+    at every thread count it is given (a step per count); each keeps its best round.
     """
-    for step in (ours, ours, *theirs.values(), *theirs.values()):  # warm-up: lazy set-up
-        step()
-    best_ours, best_theirs, best_threads = 0.0, 0.0, 0
+    sides = [(ours, with_our_threads), (theirs, with_torch_threads)]
+    for steps, threads_set in sides:  # warm-up: buffers, caches, lazy set-up
+        for threads, step in steps.items():
+            with threads_set(threads):
+                step()
+                step()
+    best = [(0.0, 0), (0.0, 0)]
     ratios = []
     for _ in range(rounds):
-        a = images_per_second(ours, batch, seconds / rounds)
-        b = float("nan")
-        for threads, step in theirs.items():
-            torch.set_num_threads(threads)
-            rate = images_per_second(step, batch, seconds / rounds)
-            if not rate < b:
-                b = rate
-            if rate > best_theirs:
-                best_theirs, best_threads = rate, threads
-        best_ours = max(best_ours, a)
-        ratios.append(a / b)
-    return best_ours, best_theirs, best_threads, min(ratios), max(ratios)
+        round_best = [float("nan"), float("nan")]
+        for side, (steps, threads_set) in enumerate(sides):
+            for threads, step in steps.items():
+                with threads_set(threads):
+                    rate = images_per_second(step, batch, seconds / rounds)
+                if not rate < round_best[side]:
+                    round_best[side] = rate
+                best[side] = max(best[side], (rate, threads))
+        ratios.append(round_best[0] / round_best[1])
+    (a, ta), (b, tb) = best
+    return a, ta, b, tb, min(ratios), max(ratios)
+
+
+@contextlib.contextmanager
+def with_our_threads(threads: int):
+    """NumPy's BLAS limited to ``threads`` (through threadpoolctl) inside the block."""
+    if limit_threads is None:
+        yield
+        return
+    with limit_threads(threads):
+        yield
+
+
+@contextlib.contextmanager
+def with_torch_threads(threads: int):
+    torch.set_num_threads(threads)
+    yield
 
 
 def our_steps(build, batch: int):
@@ -274,44 +302,47 @@ def main() -> int:
         ("larger", larger_network, torch_larger_network, 128),
     ]
     torch_version = torch.__version__ if torch is not None else "not installed"
-    torch_threads = sorted({1, min(2, ARGS.threads)})
+    thread_counts = sorted({1, min(2, ARGS.threads)})
+    our_threads = thread_counts if limit_threads is not None else [ARGS.threads]
     machine = f"CPU {cpu_model()}, {os.cpu_count()} cores; BLAS kernels {blas_core()}"
     print(machine)
     print(
-        f"threads={ARGS.threads} (torch: best of {torch_threads})  numpy {np.__version__}"
-        f"  torch {torch_version}  python {sys.version.split()[0]}"
+        f"each side at its best of {thread_counts} threads (scratchcnn: {our_threads}; t: the"
+        f" winner)  numpy {np.__version__}  torch {torch_version}  python {sys.version.split()[0]}"
     )
     header = (
-        f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'torch img/s':>12}"
-        f" {'t':>2} {'ratio':>6}  {'per-round ratios':>16}"
+        f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'t':>2}"
+        f" {'torch img/s':>12} {'t':>2} {'ratio':>6}  {'per-round ratios':>16}"
     )
     print(header)
     print("-" * len(header))
-    step_ms = {}
+    results = {}
     for name, build, build_torch, batch in cases:
-        our_train, our_infer = our_steps(build, batch)
+        ours = {"train": {}, "infer": {}}
         theirs = {"train": {}, "infer": {}}
+        for threads in our_threads:
+            ours["train"][threads], ours["infer"][threads] = our_steps(build, batch)
         if torch is not None:
-            for threads in torch_threads:
+            for threads in thread_counts:
                 torch.set_num_threads(threads)
                 theirs["train"][threads], theirs["infer"][threads] = torch_steps(build_torch, batch)
-        for mode, ours in (("train", our_train), ("infer", our_infer)):
-            if torch is None:
-                a, b, t, low, high = compare(ours, {}, batch, ARGS.seconds, ARGS.rounds)
-            else:
-                a, b, t, low, high = compare(ours, theirs[mode], batch, ARGS.seconds, ARGS.rounds)
-            step_ms[name, batch, mode] = (1e3 * batch / a, 1e3 * batch / b if b else float("nan"))
+        for mode in ("train", "infer"):
+            a, ta, b, tb, low, high = compare(
+                ours[mode], theirs[mode], batch, ARGS.seconds, ARGS.rounds
+            )
+            results[name, batch, mode] = (1e3 * batch / a, ta, 1e3 * batch / b if b else 0.0)
             print(
-                f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {b:>12,.0f} {t:>2} {a / b:>6.2f}"
-                f"  {low:>7.2f} - {high:<6.2f}",
+                f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {ta:>2} {b:>12,.0f} {tb:>2}"
+                f" {a / b if b else float('nan'):>6.2f}  {low:>7.2f} - {high:<6.2f}",
                 flush=True,
             )
-    floor = larger_step_products_ms(128, ARGS.seconds)
-    ours_ms, theirs_ms = step_ms["larger", 128, "train"]
+    ours_ms, threads, theirs_ms = results["larger", 128, "train"]
+    with with_our_threads(threads):
+        floor = larger_step_products_ms(128, ARGS.seconds)
     print(
         f"\nlarger network, batch 128: training step {ours_ms:.1f} ms; its matrix products"
-        f" alone {floor:.1f} ms (BLAS), so the step is {ours_ms / floor:.2f}x its floor;"
-        f" PyTorch's step {theirs_ms:.1f} ms"
+        f" alone {floor:.1f} ms (BLAS, {threads} thread(s)), so the step is"
+        f" {ours_ms / floor:.2f}x its floor; PyTorch's step {theirs_ms:.1f} ms"
     )
     print(machine)
     return 0
