@@ -112,6 +112,21 @@ def scratch_buffer(
     return buffer
 
 
+def column_sums(
+    rows: np.ndarray, out: np.ndarray, workspace: Workspace | None = None
+) -> np.ndarray:
+    """``out[j] = sum_i rows[i, j]``, as the product ``ones @ rows``.
+
+    For the tall, narrow matrices of bias gradients (one row per output position), BLAS
+    runs this product about ten times faster than ``rows.sum(axis=0)``.
+    """
+    previous = workspace.get("ones") if workspace is not None else None
+    ones = scratch_buffer(workspace, "ones", (rows.shape[0],), rows.dtype)
+    if ones is not previous:
+        ones[...] = 1
+    return np.dot(ones, rows, out=out)
+
+
 def im2col(
     x: np.ndarray,
     kh: int,

@@ -8,13 +8,16 @@ Unfused, the pooling reads the convolution's NHWC output with the two columns of
 Fused, the convolution's output rows are computed in *pooling-window order*: the patch
 matrix holds the positions ``(2i + p, 2j + q)`` of every window as four blocks, one per
 ``(p, q)``, so one matrix product returns four contiguous planes ``P[p, q]`` of shape
-``(N, OH//2, OW//2, C)``. Pooling is then three maxima of whole planes, ReLU acts on the
-pooled quarter only (``relu(max(a, b)) = max(relu(a), relu(b))``), and the backward pass
+``(N, OH//2, OW//2, C)``. Pooling is then three maxima of whole planes; the bias and the
+ReLU act on the pooled quarter only (``max(a, b) + c = max(a + c, b + c)`` and
+``relu(max(a, b)) = max(relu(a), relu(b))``), and the backward pass
 is a mask on the same planes, fed straight to the weight-gradient product (and copied
 back to the convolution's layout for the input gradient's col2im).
 
 Ties go where the unfused MaxPool2D sends them: to the window's first maximum in
 row-major order; with a ReLU, a window whose maximum is not positive passes no gradient.
+(The maxima are taken before the bias is added: two unequal values that the addition
+would round to one tie the unfused layers but not these; their gradient goes to the larger.)
 """
 
 from __future__ import annotations
@@ -54,12 +57,13 @@ class ConvPool:
             return x
         cols = window_order_cols(F.pad_nhwc(x, pads), (kh, kw), (sh, sw), (ph, pw), self._workspace)
         planes = cols @ conv.params["weight"].reshape(kh * kw * cin, cout)
-        if "bias" in conv.params:
-            planes += conv.params["bias"]
         planes = planes.reshape(2, 2, n, ph, pw, cout)
         top = np.maximum(planes[0, 0], planes[0, 1])
         bottom = np.maximum(planes[1, 0], planes[1, 1])
         pooled = np.maximum(top, bottom)
+        if "bias" in conv.params:
+            # The same shift for the four values of a window: added after their maximum.
+            pooled += conv.params["bias"]
         if self.relu:
             np.maximum(pooled, 0, out=pooled)
         self._cols, self._planes, self._top, self._bottom = cols, planes, top, bottom
@@ -83,8 +87,11 @@ class ConvPool:
         # Unfused order: the window's maximum is max(top row, bottom row), each the max of
         # its left and right value; strict comparisons keep the earlier one on ties.
         if self.relu:
-            # relu(max) passes gradient only where the maximum is positive.
-            gate = grad_out * (np.maximum(top, bottom) > 0)
+            # relu(max + bias) passes gradient only where it is positive.
+            maximum = np.maximum(top, bottom)
+            if "bias" in conv.params:
+                maximum += conv.params["bias"]
+            gate = grad_out * (maximum > 0)
         else:
             gate = grad_out
         from_bottom = bottom > top
@@ -98,7 +105,7 @@ class ConvPool:
         rows = grads.reshape(-1, cout)
         np.dot(self._cols.T, rows, out=conv.grads["weight"].reshape(kh * kw * cin, cout))
         if "bias" in conv.params:
-            np.add.reduce(gate.reshape(-1, cout), axis=0, out=conv.grads["bias"])
+            F.column_sums(gate.reshape(-1, cout), conv.grads["bias"], self._workspace)
         if not conv.input_grad:
             return None
         # Back to the convolution's own output layout, where col2im's shifted windows are

@@ -227,7 +227,9 @@ class Conv2D(Layer):
         weight = self.params["weight"]
         self.grads["weight"][...] = F.conv2d_backward_weight(self._cols, grad_out, weight.shape)
         if "bias" in self.params:
-            self.grads["bias"][...] = grad_out.reshape(-1, self.out_channels).sum(axis=0)
+            F.column_sums(
+                grad_out.reshape(-1, self.out_channels), self.grads["bias"], self._workspace
+            )
         if not self.input_grad:
             return None
         return F.conv2d_backward_input(
