@@ -216,6 +216,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{source}: no digit found: no ink stands out from the paper away from the picture's edges",
         "zh": "{source}：未找到数字：除图像边缘外，纸上没有明显的墨迹",
     },
+    "threads.invalid": {
+        "en": "the number of threads must be a whole number of at least 1, got {value!r}",
+        "zh": "线程数必须是不小于 1 的整数，收到 {value!r}",
+    },
+    "threads.unavailable": {
+        "en": "limiting the number of threads needs the threadpoolctl package",
+        "zh": "限制线程数需要 threadpoolctl 软件包",
+    },
+    "threads.install_hint": {
+        "en": "install it with `pip install threadpoolctl`",
+        "zh": "请用 `pip install threadpoolctl` 安装",
+    },
 }
 
 _current = DEFAULT_LANGUAGE
