@@ -12,7 +12,8 @@ matrix with the kernel in one BLAS matrix product. Backward, the weight gradient
 product of the saved patch matrix with the output gradient, and the input gradient one
 product per kernel offset, each added into a shifted window of ``dx`` (col2im): that
 reads the output gradient as it lies, where the equivalent convolution with the flipped
-kernel first copies a dilated, padded gradient ``kh*kw`` times (measured 1.3-20x slower).
+kernel first copies a dilated, padded gradient ``kh*kw`` times (measured 1.3-20x slower
+at batch 128 on one thread, as fast at batch 1).
 """
 
 from __future__ import annotations
