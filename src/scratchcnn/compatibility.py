@@ -7,12 +7,29 @@ class, and its metadata names those classes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scratchcnn.errors import ModelFileError
 
 if TYPE_CHECKING:
     from scratchcnn.model import Sequential
+
+#: Data sets cut from another one's images: a model trained on either meets the other fairly.
+SAME_IMAGES = {"mnist-sample": "mnist"}
+
+
+def other_training_dataset(metadata: dict[str, Any], dataset: str) -> str | None:
+    """The data set a model was trained on, if it is not ``dataset``; else None.
+
+    ``metadata`` is the model's (``metadata["dataset"]``); a model that records no data
+    set gives None. ``mnist-sample`` counts as ``mnist``: its digits are MNIST's.
+    """
+    trained = metadata.get("dataset")
+    if not isinstance(trained, str) or not trained:
+        return None
+    if SAME_IMAGES.get(trained, trained) == SAME_IMAGES.get(dataset, dataset):
+        return None
+    return trained
 
 
 def check_model_fits(

@@ -119,7 +119,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "so there are no curves to draw.",
         "zh": "没有训练历史：该模型文件未记录每轮的损失，因此无法绘制曲线。",
     },
-    "report.classes": {"en": "Precision, recall and F1 per class", "zh": "各类别的精确率、召回率和 F1"},
+    "report.classes": {
+        "en": "Precision, recall and F1 per class",
+        "zh": "各类别的精确率、召回率和 F1",
+    },
     "report.col.class": {"en": "class", "zh": "类别"},
     "report.col.precision": {"en": "precision", "zh": "精确率"},
     "report.col.recall": {"en": "recall", "zh": "召回率"},
@@ -171,6 +174,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{epochs} epochs recorded, {seconds} in all.",
         "zh": "共记录 {epochs} 轮，总计 {seconds}。",
     },
+    "report.training.epochs.one": {
+        "en": "{epochs} epoch recorded, {seconds} in all.",
+        "zh": "共记录 {epochs} 轮，总计 {seconds}。",
+    },
     "report.training.nothing": {
         "en": "The model file records nothing about its training.",
         "zh": "模型文件没有记录任何训练信息。",
@@ -205,6 +212,87 @@ MESSAGES: dict[str, dict[str, str]] = {
     "report.fig.channels": {
         "en": "{layer}: {shape}, {shown} of {channels} channels",
         "zh": "{layer}：{shape}，显示 {channels} 个通道中的 {shown} 个",
+    },
+    # --- cli: the command line (scratchcnn.cli), its help, progress, tables and errors ----
+    "cli.warning.other_dataset.evaluate": {
+        "en": "warning: {model} was trained on {trained}; evaluating it on {dataset}",
+        "zh": "警告：{model} 是在 {trained} 上训练的，现在却在 {dataset} 上评估它",
+    },
+    "cli.warning.other_dataset.report": {
+        "en": "warning: {model} was trained on {trained}; reporting on it with {dataset}",
+        "zh": "警告：{model} 是在 {trained} 上训练的，现在却用 {dataset} 为它生成报告",
+    },
+    "cli.train.checkpoint": {
+        "en": "checkpoint: {path}, written after every epoch (resume with: {command})",
+        "zh": "检查点：{path}，每轮结束后写入（恢复训练：{command}）",
+    },
+    "cli.train.already_finished": {
+        "en": "{path}: training already finished ({count} epochs); nothing to do",
+        "zh": "{path}：训练已经完成（{count} 轮），无需再做",
+    },
+    "cli.train.already_finished.one": {
+        "en": "{path}: training already finished ({count} epoch); nothing to do",
+        "zh": "{path}：训练已经完成（{count} 轮），无需再做",
+    },
+    "cli.train.last_checkpoint": {
+        "en": "the last good checkpoint ({count} epochs) is {path}: {command}",
+        "zh": "最后一个正常的检查点（{count} 轮）是 {path}：{command}",
+    },
+    "cli.train.last_checkpoint.one": {
+        "en": "the last good checkpoint ({count} epoch) is {path}: {command}",
+        "zh": "最后一个正常的检查点（{count} 轮）是 {path}：{command}",
+    },
+    "cli.train.trained": {
+        "en": "trained {count} epochs ({steps} steps) in {duration}, {speed} images/s",
+        "zh": "训练 {count} 轮（{steps} 步），用时 {duration}，每秒 {speed} 张图像",
+    },
+    "cli.train.trained.one": {
+        "en": "trained {count} epoch ({steps} steps) in {duration}, {speed} images/s",
+        "zh": "训练 {count} 轮（{steps} 步），用时 {duration}，每秒 {speed} 张图像",
+    },
+    "cli.summary.description": {
+        "en": "Show a preset's layers, output shapes, parameter counts and training recipe, "
+        "or a model file's layers and how it was trained: the data set, every epoch's "
+        "loss, accuracy and learning rate, and the final test accuracy. Without an "
+        "argument, list the presets.",
+        "zh": "显示预设模型的各层、输出形状、参数数量和训练配方；或显示模型文件的各层及其训练"
+        "经过：数据集、每轮的损失、准确率和学习率，以及最终的测试准确率。不带参数时列出所有预设。",
+    },
+    "cli.summary.trained": {
+        "en": "trained on {dataset}: {count} epochs in {duration}",
+        "zh": "在 {dataset} 上训练：{count} 轮，用时 {duration}",
+    },
+    "cli.summary.trained.one": {
+        "en": "trained on {dataset}: {count} epoch in {duration}",
+        "zh": "在 {dataset} 上训练：{count} 轮，用时 {duration}",
+    },
+    "cli.summary.no_history": {
+        "en": "the file records no training history",
+        "zh": "该文件没有记录训练历史",
+    },
+    "cli.summary.test": {
+        "en": "{split} accuracy {accuracy} (loss {loss}) on {images} images of {dataset}",
+        "zh": "{split}准确率 {accuracy}（损失 {loss}），基于 {dataset} 的 {images} 张图像",
+    },
+    "cli.summary.no_test": {
+        "en": "the file records no test result (trained with --no-test, or before it was kept)",
+        "zh": "该文件没有记录测试结果（训练时用了 --no-test，或训练早于记录测试结果的版本）",
+    },
+    "cli.split.test": {"en": "test", "zh": "测试"},
+    "cli.split.train": {"en": "train", "zh": "训练"},
+    "cli.col.epoch": {"en": "epoch", "zh": "轮次"},
+    "cli.col.loss": {"en": "loss", "zh": "损失"},
+    "cli.col.accuracy": {"en": "accuracy", "zh": "准确率"},
+    "cli.col.val_loss": {"en": "val. loss", "zh": "验证损失"},
+    "cli.col.val_accuracy": {"en": "val. accuracy", "zh": "验证准确率"},
+    "cli.col.lr": {"en": "lr", "zh": "学习率"},
+    "cli.col.seconds": {"en": "seconds", "zh": "秒"},
+    "cli.data.list.description": {
+        "en": "Show each data set and split: how many images, how large its download is, "
+        "and the folder it is found in (--data-dir, $SCRATCHCNN_DATA, the cache) or "
+        "'not downloaded'.",
+        "zh": "列出每个数据集及其各个划分：图像数量、下载大小，以及在哪个文件夹中找到"
+        "（--data-dir、$SCRATCHCNN_DATA 或缓存），未找到时显示“未下载”。",
     },
 }
 
@@ -261,3 +349,14 @@ def tr(key: str, language: str | None = None, /, **values: object) -> str:
     """The message ``key`` in ``language`` (default: the current one), formatted with ``values``."""
     texts = MESSAGES[key]
     return texts[language or _current].format(**values)
+
+
+def tr_count(key: str, count: int, language: str | None = None, /, **values: object) -> str:
+    """:func:`tr` for a sentence about ``count`` things: ``key + ".one"`` when it is 1.
+
+    English needs the singular ("1 epoch"); Chinese has no plural, so both entries of a
+    pair may read alike there. ``count`` is passed on as a placeholder too.
+    """
+    single = f"{key}.one"
+    chosen = single if count == 1 and single in MESSAGES else key
+    return tr(chosen, language, count=count, **values)

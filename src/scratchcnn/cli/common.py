@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # The names of the data sets and presets, repeated here so that building the parser
@@ -40,14 +42,39 @@ non_negative_float = _number_type(float, lambda v: math.isfinite(v) and v >= 0, 
 fraction = _number_type(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, default: str | None = "mnist") -> None:
-    """``--dataset`` and ``--data-dir``."""
-    shown = f" (default: {default})" if default else ""
+def add_data_arguments(
+    parser: argparse.ArgumentParser, default: str | None = "mnist", shown: str | None = None
+) -> None:
+    """``--dataset`` and ``--data-dir``; ``shown`` says what a missing ``--dataset`` means."""
+    shown = shown or default
     parser.add_argument(
-        "--dataset", choices=DATASET_CHOICES, default=default, help=f"data set{shown}"
+        "--dataset",
+        choices=DATASET_CHOICES,
+        default=default,
+        help=f"data set (default: {shown})" if shown else "data set",
     )
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
         help="folder holding the data set's files (default: $SCRATCHCNN_DATA, then the cache)",
     )
+
+
+def warn_if_other_dataset(model: Any, model_path: str, dataset: str, command: str) -> None:
+    """One line on stderr when ``model`` was trained on a data set other than ``dataset``.
+
+    The command goes on: the numbers still print, the warning says how to read them.
+    ``command`` is ``evaluate`` or ``report`` (the verb of the warning).
+    """
+    from scratchcnn.compatibility import other_training_dataset
+    from scratchcnn.i18n import tr
+
+    trained = other_training_dataset(model.metadata, dataset)
+    if trained is not None:
+        message = tr(
+            f"cli.warning.other_dataset.{command}",
+            model=Path(model_path).name,
+            trained=trained,
+            dataset=dataset,
+        )
+        print(message, file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Collection, Sequence
 
 from scratchcnn.cli.common import DATASET_CHOICES
+from scratchcnn.i18n import tr
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     names = ", ".join(DATASET_CHOICES)
 
     list_parser = actions.add_parser(
-        "list", help="show each data set, its splits and sizes, and where it is found"
+        "list",
+        help="show each data set, its splits and sizes, and where it is found",
+        description=tr("cli.data.list.description"),
     )
     _add_data_dir(list_parser)
     list_parser.set_defaults(handler=run_list)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from scratchcnn.cli.common import add_data_arguments, positive_int
+from scratchcnn.cli.common import add_data_arguments, positive_int, warn_if_other_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "so that memory stays bounded however many images there are.",
     )
     parser.add_argument("model", metavar="MODEL", help="model or checkpoint file (.npz)")
-    add_data_arguments(parser, default=None)
+    add_data_arguments(parser, default=None, shown="the one the model was trained on, else mnist")
     parser.add_argument(
         "--split", choices=("test", "train"), default="test", help="which split (default: test)"
     )
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     dataset = args.dataset or model.metadata.get("dataset") or "mnist"
+    warn_if_other_dataset(model, args.model, dataset, "evaluate")
     images, labels = datasets.load(dataset, args.split, args.data_dir)
     image_shape = (*images.shape[1:3], images.shape[3] if images.ndim == 4 else 1)
     names = check_model_fits(model, image_shape, args.model, f"the images of {dataset}")

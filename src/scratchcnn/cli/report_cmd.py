@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scratchcnn.cli.common import add_data_arguments, non_negative_int, positive_int
+from scratchcnn.cli.common import (
+    add_data_arguments,
+    non_negative_int,
+    positive_int,
+    warn_if_other_dataset,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "opens offline. Needs matplotlib: pip install 'scratchcnn[plot]'.",
     )
     parser.add_argument("model", metavar="MODEL", help="model or checkpoint file (.npz)")
-    add_data_arguments(parser, default=None)
+    add_data_arguments(parser, default=None, shown="the one the model was trained on, else mnist")
     parser.add_argument(
         "--split", choices=("test", "train"), default="test", help="which split (default: test)"
     )
@@ -53,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     require_matplotlib()
     model = load(args.model)
     dataset = args.dataset or model.metadata.get("dataset") or "mnist"
+    warn_if_other_dataset(model, args.model, dataset, "report")
     images, labels = datasets.load(dataset, args.split, args.data_dir)
     out = Path(args.out) if args.out else Path(args.model).with_suffix(".html")
     write_report(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from scratchcnn.cli.common import PRESET_NAMES
+from scratchcnn.i18n import tr, tr_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,6 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "summary",
         help="show a preset's or a model file's layers, output shapes and parameters",
+        description=tr("cli.summary.description"),
     )
     parser.add_argument(
         "model",
@@ -46,4 +49,67 @@ def run(args: argparse.Namespace) -> int:
     for key in ("preset", "dataset"):
         if key in model.metadata:
             print(f"{key}: {model.metadata[key]}")
+    for line in training_lines(model.metadata):
+        print(line)
     return 0
+
+
+def training_lines(metadata: dict[str, Any]) -> list[str]:
+    """How a saved model was trained (one row per epoch) and how well it did on the test set."""
+    from scratchcnn.cli.train_cmd import format_duration
+    from scratchcnn.tables import format_table
+
+    history = metadata.get("history") or []
+    lines = [""]
+    if history:
+        seconds = sum(float(row.get("seconds") or 0) for row in history)
+        lines.append(
+            tr_count(
+                "cli.summary.trained",
+                len(history),
+                dataset=metadata.get("dataset", "?"),
+                duration=format_duration(seconds),
+            )
+        )
+        columns = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+        rows = [[tr(f"cli.col.{column}") for column in columns]]
+        for row in history:
+            rows.append(
+                [
+                    row.get("epoch", ""),
+                    _number(row.get("loss"), ".4f"),
+                    _number(row.get("accuracy"), ".2%"),
+                    _number(row.get("val_loss"), ".4f"),
+                    _number(row.get("val_accuracy"), ".2%"),
+                    _number(row.get("lr"), ".3g"),
+                    _number(row.get("seconds"), ".1f"),
+                ]
+            )
+        lines.append(format_table(rows, "rrrrrrr"))
+    else:
+        lines.append(tr("cli.summary.no_history"))
+    test = metadata.get("test")
+    if isinstance(test, dict) and test.get("accuracy") is not None:
+        lines.append(
+            tr(
+                "cli.summary.test",
+                split=tr(f"cli.split.{test.get('split', 'test')}"),
+                accuracy=_number(test.get("accuracy"), ".2%"),
+                loss=_number(test.get("loss"), ".4f"),
+                images=_number(test.get("images"), ","),
+                dataset=test.get("dataset", metadata.get("dataset", "?")),
+            )
+        )
+    else:
+        lines.append(tr("cli.summary.no_test"))
+    return lines
+
+
+def _number(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``; ``-`` where the file records none."""
+    if value is None:
+        return "-"
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)

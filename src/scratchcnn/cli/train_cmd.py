@@ -25,6 +25,7 @@ from scratchcnn.cli.common import (
     positive_int,
 )
 from scratchcnn.errors import ScratchCNNError, TrainingError
+from scratchcnn.i18n import tr, tr_count
 
 DEFAULT_MODEL = "lenet"
 
@@ -37,28 +38,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train a preset model. Options left out take the preset's values "
         "(see `scratchcnn summary PRESET`).",
     )
-    add_data_arguments(parser, default=None)
+    add_data_arguments(parser, default=None, shown="mnist")
     parser.add_argument(
         "--model",
         metavar="NAME",
         help=f"preset: {', '.join(PRESET_NAMES)} (default: {DEFAULT_MODEL})",
     )
-    parser.add_argument("--epochs", type=positive_int, help="passes over the training set")
-    parser.add_argument("--batch-size", type=positive_int, metavar="B", help="images per step")
-    parser.add_argument("--lr", type=positive_float, help="(peak) learning rate")
-    parser.add_argument("--optimizer", choices=OPTIMIZER_NAMES)
-    parser.add_argument("--momentum", type=fraction, help="SGD momentum")
-    parser.add_argument("--weight-decay", type=non_negative_float, metavar="WD")
-    parser.add_argument("--schedule", choices=SCHEDULE_NAMES)
-    parser.add_argument("--label-smoothing", type=fraction, metavar="E")
     parser.add_argument(
-        "--shift", type=non_negative_int, metavar="PX", help="random shifts of up to PX pixels"
+        "--epochs", type=positive_int, help="passes over the training set (default: the preset's)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        metavar="B",
+        help="images per step (default: the preset's)",
+    )
+    parser.add_argument(
+        "--lr", type=positive_float, help="(peak) learning rate (default: the preset's)"
+    )
+    parser.add_argument(
+        "--optimizer", choices=OPTIMIZER_NAMES, help="optimiser (default: the preset's)"
+    )
+    parser.add_argument("--momentum", type=fraction, help="SGD momentum (default: the preset's)")
+    parser.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        metavar="WD",
+        help="weight decay (default: the preset's)",
+    )
+    parser.add_argument(
+        "--schedule", choices=SCHEDULE_NAMES, help="learning-rate schedule (default: the preset's)"
+    )
+    parser.add_argument(
+        "--label-smoothing",
+        type=fraction,
+        metavar="E",
+        help="label smoothing (default: the preset's)",
+    )
+    parser.add_argument(
+        "--shift",
+        type=non_negative_int,
+        metavar="PX",
+        help="random shifts of up to PX pixels (default: the preset's)",
     )
     parser.add_argument(
         "--flip",
         action="store_const",
         const=True,
-        help="mirror images left-right at random (for Fashion-MNIST, not for digits)",
+        help="mirror images left-right at random (for Fashion-MNIST, not for digits; "
+        "default: the preset's)",
     )
     parser.add_argument(
         "--validation-split",
@@ -71,10 +99,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--train-size",
         type=positive_int,
         metavar="N",
-        help="train on the first N training images only (quick experiments)",
+        help="train on the first N training images only (quick experiments; default: all)",
     )
     parser.add_argument(
-        "--out", default="model.npz", metavar="PATH", help="where to save the model (model.npz)"
+        "--out",
+        default="model.npz",
+        metavar="PATH",
+        help="where to save the model (default: model.npz)",
     )
     parser.add_argument(
         "--checkpoint",
@@ -128,11 +159,12 @@ def run(args: argparse.Namespace) -> int:
     images, labels = datasets.load(dataset, "train", args.data_dir)
     config = trainer.config
     if trainer.epoch >= config.epochs:
-        print(f"{ckpt}: training already finished ({trainer.epoch} epochs); nothing to do")
+        print(tr_count("cli.train.already_finished", trainer.epoch, path=ckpt))
     else:
         used = min(len(images), config.train_size or len(images))
         preset = trainer.model.metadata.get("preset", "model")
         print(f"training {preset} on {dataset} ({used:,} images): {config.describe()}")
+        print(tr("cli.train.checkpoint", path=ckpt, command=_resume_command(args, ckpt)))
         if trainer.epoch or trainer.batch:
             print(f"resuming from {ckpt} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
         with trainer.stop_on_signals():
@@ -167,10 +199,14 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_lines(summary: Any) -> list[str]:
     """What a finished run reports: time and throughput, final and best metrics."""
-    epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
     out = [
-        f"trained {epochs} ({summary.steps} steps) in {format_duration(summary.seconds)}, "
-        f"{summary.images_per_second:,.0f} images/s",
+        tr_count(
+            "cli.train.trained",
+            summary.epochs,
+            steps=f"{summary.steps:,}",
+            duration=format_duration(summary.seconds),
+            speed=f"{summary.images_per_second:,.0f}",
+        ),
         f"final training loss {summary.final_loss:.4f}, accuracy {summary.final_accuracy:.2%}",
     ]
     if summary.best_val_accuracy is not None:
@@ -255,10 +291,8 @@ def _with_checkpoint_hint(exc: Any, args: argparse.Namespace, ckpt: Path) -> Tra
     except Exception:
         return TrainingError(exc.message, hint=f"{exc.hint}; no checkpoint was written")
     command = f"{_resume_command(args, ckpt)} --lr {exc.suggested_lr:.3g}"
-    return TrainingError(
-        exc.message,
-        hint=f"{exc.hint}; the last good checkpoint ({epochs} epochs) is {ckpt}: {command}",
-    )
+    where = tr_count("cli.train.last_checkpoint", epochs, path=ckpt, command=command)
+    return TrainingError(exc.message, hint=f"{exc.hint}; {where}")
 
 
 def _resume_command(args: argparse.Namespace, ckpt: Path) -> str:
