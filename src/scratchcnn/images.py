@@ -95,22 +95,20 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
     from PIL import ImageOps, UnidentifiedImageError
 
     if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
-        raise ScratchCNNError(f"{path}: is a folder, not an image")
+        raise ScratchCNNError(message_key="error.image.folder", path=path)
     try:
         with image_module.open(path) as image:
             image.draft("L", (MAX_WORKING_SIZE, MAX_WORKING_SIZE))
             image = ImageOps.exif_transpose(image)
             gray = _to_gray(image)
     except FileNotFoundError:
-        raise ScratchCNNError(f"{path}: no such file") from None
+        raise ScratchCNNError(message_key="error.no_such_file", path=path) from None
     except UnidentifiedImageError:
-        raise ScratchCNNError(
-            f"{path}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF...)"
-        ) from None
+        raise ScratchCNNError(message_key="error.image.unknown", path=path) from None
     except image_module.DecompressionBombError as exc:
-        raise ScratchCNNError(f"{path}: image too large: {exc}") from None
+        raise ScratchCNNError(message_key="error.image.too_large", path=path, reason=exc) from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ScratchCNNError(f"{path}: damaged or unreadable image: {exc}") from None
+        raise ScratchCNNError(message_key="error.image.damaged", path=path, reason=exc) from None
     if max(gray.shape) > MAX_WORKING_SIZE:
         factor = MAX_WORKING_SIZE / max(gray.shape)
         size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))

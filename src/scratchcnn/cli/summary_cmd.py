@@ -14,14 +14,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``summary`` sub-command."""
     parser = subparsers.add_parser(
         "summary",
-        help="show a preset's or a model file's layers, output shapes and parameters",
+        help=tr("cli.summary.help"),
         description=tr("cli.summary.description"),
     )
     parser.add_argument(
         "model",
         nargs="?",
         metavar="NAME_OR_FILE",
-        help=f"a preset ({', '.join(PRESET_NAMES)}) or a model file; none lists the presets",
+        help=tr("cli.summary.help.model", presets=", ".join(PRESET_NAMES)),
     )
     parser.set_defaults(handler=run)
 
@@ -33,22 +33,23 @@ def run(args: argparse.Namespace) -> int:
     from scratchcnn.tables import format_table
 
     if args.model is None:
-        print(format_table([[name, preset.description] for name, preset in PRESETS.items()]))
+        print(format_table([[name, _description(name)] for name in PRESETS]))
         return 0
     if args.model in PRESETS and not os.path.exists(args.model):
         preset = PRESETS[args.model]
-        print(f"{args.model}: {preset.description}")
+        print(f"{args.model}: {_description(args.model)}")
         build_model(args.model).summary()
         recipe = ", ".join(f"{k}={v}" for k, v in preset.defaults.items())
-        print(f"Training recipe: {recipe}")
+        print(tr("cli.summary.recipe", recipe=recipe))
         for dataset, changes in preset.per_dataset.items():
-            print(f"  on {dataset}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+            settings = ", ".join(f"{k}={v}" for k, v in changes.items())
+            print(tr("cli.summary.recipe_on", dataset=dataset, settings=settings))
         return 0
     model = load(args.model)
     model.summary(input_shape=model.input_shape or (28, 28, 1))
     for key in ("preset", "dataset"):
         if key in model.metadata:
-            print(f"{key}: {model.metadata[key]}")
+            print(tr(f"cli.summary.{key}", value=model.metadata[key]))
     for line in training_lines(model.metadata):
         print(line)
     return 0
@@ -103,6 +104,11 @@ def training_lines(metadata: dict[str, Any]) -> list[str]:
     else:
         lines.append(tr("cli.summary.no_test"))
     return lines
+
+
+def _description(name: str) -> str:
+    """A preset's one-line description, in the current language."""
+    return tr(f"cli.preset.{name}")
 
 
 def _number(value: Any, spec: str) -> str:
