@@ -48,7 +48,6 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from scratchcnn.errors import ScratchCNNError
-from scratchcnn.i18n import tr
 
 __all__ = [
     "BACKGROUND_WINDOW",
@@ -189,7 +188,7 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
     from PIL import ImageOps, UnidentifiedImageError
 
     if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
-        raise ScratchCNNError(f"{path}: is a folder, not an image")
+        raise ScratchCNNError(message_key="error.image.folder", path=path)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too.
@@ -197,24 +196,22 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
             with image_module.open(path) as image:
                 frames = getattr(image, "n_frames", 1)
                 if frames > 1:
-                    raise ScratchCNNError(tr("images.frames", source=path, frames=frames))
+                    raise ScratchCNNError(message_key="images.frames", source=path, frames=frames)
                 file_format = image.format
                 image.draft("L", (MAX_WORKING_SIZE, MAX_WORKING_SIZE))
                 image = ImageOps.exif_transpose(image)
                 gray = _to_gray(image, file_format)
     except FileNotFoundError:
-        raise ScratchCNNError(f"{path}: no such file") from None
+        raise ScratchCNNError(message_key="error.no_such_file", path=path) from None
     except UnidentifiedImageError:
-        raise ScratchCNNError(
-            f"{path}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF...)"
-        ) from None
+        raise ScratchCNNError(message_key="error.image.unknown", path=path) from None
     except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
         limit = image_module.MAX_IMAGE_PIXELS
-        raise ScratchCNNError(tr("images.too_large", source=path, limit=limit)) from None
+        raise ScratchCNNError(message_key="images.too_large", source=path, limit=limit) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         if "truncated" in str(exc) or isinstance(exc, EOFError):
-            raise ScratchCNNError(tr("images.truncated", source=path)) from None
-        raise ScratchCNNError(f"{path}: damaged or unreadable image: {exc}") from None
+            raise ScratchCNNError(message_key="images.truncated", source=path) from None
+        raise ScratchCNNError(message_key="error.image.damaged", path=path, reason=exc) from None
     if max(gray.shape) > MAX_WORKING_SIZE:
         factor = MAX_WORKING_SIZE / max(gray.shape)
         size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
@@ -265,7 +262,7 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
     errors. Raises :class:`ScratchCNNError` when no digit stands out from the paper."""
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or min(gray.shape) == 0:
-        raise ScratchCNNError(f"{source}: expected a 2-D gray image, got shape {gray.shape}")
+        raise ScratchCNNError(message_key="images.not_2d", source=source, shape=gray.shape)
     darkness = ink_darkness(gray)
     # Strokes are wider than a pixel, noise is not: the contrast is measured on 3x3 means.
     contrast = float(_mean_filter(darkness, 3).max())
@@ -279,7 +276,7 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
     mask &= ~lines
     digit_mask = _digit_components(mask)
     if not digit_mask.any():
-        raise ScratchCNNError(tr("images.no_ink", source=source))
+        raise ScratchCNNError(message_key="images.no_ink", source=source)
     keep = _dilate(digit_mask, 2) & ~_dilate(lines, 1)
     ink = np.where(keep, darkness, np.float32(0))
     ink /= float(ink.max())
@@ -300,7 +297,7 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
     digit = np.clip(_resize(digit, size), 0.0, 1.0)
     peak = float(digit.max())
     if peak <= 0.0:
-        raise ScratchCNNError(f"{source}: no digit found: the marks are too faint")
+        raise ScratchCNNError(message_key="images.too_faint", source=source)
     digit /= peak
     box = (rows.start, cols.start, rows.stop, cols.stop)
     return Preprocessed(gray=gray, box=box, digit=_centre(digit))
