@@ -21,7 +21,15 @@ from scratchcnn import __version__
 from scratchcnn.errors import ScratchCNNError
 
 # Sub-command modules (``scratchcnn.cli.<name>_cmd``), in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("classic", "train", "evaluate", "predict", "summary", "data")
+COMMAND_MODULES: tuple[str, ...] = (
+    "classic",
+    "train",
+    "evaluate",
+    "predict",
+    "summary",
+    "data",
+    "serve",
+)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -1,0 +1,77 @@
+"""``scratchcnn serve [MODEL]``: the drawing demo in a browser (see :mod:`scratchcnn.server`).
+
+Without MODEL it serves the small model shipped in the package (``scratchcnn/models/
+demo.npz``, trained by ``scripts/train_demo_model.py``). It binds 127.0.0.1 unless
+``--host`` says otherwise and warns when the address is reachable from other machines.
+Ctrl-C or SIGTERM stops it: the socket is closed and the exit status is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+
+from scratchcnn.cli.common import non_negative_int
+
+#: The bundled model, inside the package.
+BUNDLED_MODEL = "models/demo.npz"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` sub-command."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="draw a digit in the browser and watch the network think",
+        description="Serve a local web page where you draw a digit (or drop a photo) and see "
+        "the prediction, the 28x28 input, every layer's feature maps and the saliency map. "
+        "Needs Pillow: pip install 'scratchcnn[images]'.",
+    )
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        nargs="?",
+        help="model file (.npz; default: the bundled demo model)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 exposes it)",
+    )
+    parser.add_argument(
+        "--port",
+        type=non_negative_int,
+        default=8000,
+        help="port (default: 8000; 0 picks a free one)",
+    )
+    parser.add_argument("--open", action="store_true", help="open the page in a web browser")
+    parser.add_argument("--lang", choices=("en", "zh"), help="the page's first language")
+    parser.add_argument("--log", action="store_true", help="print one line per request to stderr")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model and serve until stopped."""
+    import sys
+
+    from scratchcnn.i18n import resolve_language, set_language, tr
+    from scratchcnn.images import require_pillow
+    from scratchcnn.persistence import load
+    from scratchcnn.server import serve
+
+    require_pillow()
+    set_language(resolve_language(args.lang))
+    if args.model:
+        model, source = load(args.model), args.model
+    else:
+        with resources.as_file(resources.files("scratchcnn") / BUNDLED_MODEL) as path:
+            model = load(path)
+        source = tr("serve.bundled")
+    serve(
+        model,
+        args.host,
+        args.port,
+        source=source,
+        open_browser=args.open,
+        log=sys.stderr if args.log else None,
+    )
+    return 0
