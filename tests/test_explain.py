@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -55,6 +57,24 @@ def test_answer_matches_the_model_and_inspection(explainer):
     step = (relu.max(axis=(0, 1)) - relu.min(axis=(0, 1))) / 255
     # Quantised to 256 levels per channel: within half a level (plus float rounding).
     assert np.all(np.abs(decoded - relu.transpose(2, 0, 1)) <= step[:, None, None] / 2 + 1e-5)
+
+
+def test_concurrent_requests_run_as_batches_with_the_answers_of_single_runs(explainer):
+    digits = [random_digit(seed) for seed in range(24)]
+    alone = [explainer.explain(d) for d in digits]
+    start = threading.Barrier(len(digits))
+
+    def ask(index):
+        start.wait()
+        return explainer.explain(digits[index])
+
+    with ThreadPoolExecutor(len(digits)) as pool:
+        together = list(pool.map(ask, range(len(digits))))
+    for a, b in zip(alone, together):
+        assert a["digit"] == b["digit"] and a["input"] == b["input"]
+        np.testing.assert_allclose(a["probabilities"], b["probabilities"], atol=3e-6)
+        np.testing.assert_allclose(a["saliency"], b["saliency"], atol=1.5e-4)
+    assert explainer._queue == []
 
 
 def test_feature_maps_send_at_most_32_channels():

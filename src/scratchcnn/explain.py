@@ -14,7 +14,8 @@ dictionary with:
   predicted class ``k``, scaled to [0, 1] (the same input gradient as the report).
 
 Layers cache their inputs between ``forward`` and ``backward``, so one model must not run
-two requests at once: :meth:`DigitExplainer.explain` holds a lock around the network.
+two requests at once: :meth:`DigitExplainer.explain` holds a lock around the network, and
+requests that wait for it meanwhile run together as one batch.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ IMAGE_FORMATS = ("PNG", "JPEG")
 #: Largest image accepted, in pixels (width x height); larger ones are refused before
 #: decoding, so a small file that declares a huge picture (a decompression bomb) costs nothing.
 MAX_IMAGE_PIXELS = 40_000_000
+#: At most this many waiting requests run through the model together.
+MAX_BATCH = 32
 #: At most this many channels of each stage are sent to the page.
 MAX_CHANNELS = 32
 # Layers that finish a stage which starts with a convolution.
@@ -77,7 +80,9 @@ class DigitExplainer:
         except ValueError as exc:
             raise ScratchCNNError(f"{source}: bad preprocessing in the metadata: {exc}") from None
         self.stages = _stages(model)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the model: layers keep state between passes
+        self._queue_lock = threading.Lock()
+        self._queue: list[dict[str, Any]] = []
 
     # --- inputs ----------------------------------------------------------------------
     @staticmethod
@@ -128,25 +133,54 @@ class DigitExplainer:
 
     # --- the answer ------------------------------------------------------------------
     def explain(self, pixels: np.ndarray) -> dict[str, Any]:
-        """Classify one ``uint8`` (28, 28) digit and describe what the network did with it."""
-        x = normalize(pixels[np.newaxis], self.preprocessing, self.model.dtype)
-        with self._lock:
+        """Classify one ``uint8`` (28, 28) digit and describe what the network did with it.
+
+        Safe to call from many threads. Requests that arrive while the model is busy wait
+        together and then run as one batch (up to :data:`MAX_BATCH`): at inference every
+        sample's outputs and input gradient depend on that sample alone, so batching
+        changes nothing but the time.
+        """
+        slot: dict[str, Any] = {"pixels": pixels}
+        with self._queue_lock:
+            self._queue.append(slot)
+        while "answer" not in slot:
+            with self._lock:
+                if "answer" in slot:
+                    break
+                with self._queue_lock:
+                    batch = self._queue[:MAX_BATCH]
+                    del self._queue[:MAX_BATCH]
+                self._run(batch)
+        if isinstance(slot["answer"], BaseException):
+            raise slot["answer"]
+        return slot["answer"]
+
+    def _run(self, batch: list[dict[str, Any]]) -> None:
+        """Answer every slot of ``batch`` (called with the model lock held)."""
+        try:
+            pixels = np.stack([slot["pixels"] for slot in batch])
+            x = normalize(pixels, self.preprocessing, self.model.dtype)
             outputs = layer_outputs(self.model, x)
-            saliency = saliency_map(self.model, x)[0]
-        logits = outputs[-1][1]
-        probabilities = softmax(logits.astype(np.float64))[0]
-        digit = int(np.argmax(probabilities))
-        return {
-            "digit": digit,
-            "label": self.class_names[digit],
-            "probabilities": [round(float(p), 6) for p in probabilities],
-            "class_names": self.class_names,
-            "input": pixels.astype(int).tolist(),
-            "saliency": np.round(saliency.astype(np.float64), 4).tolist(),
-            "feature_maps": [
-                encode_feature_map(name, outputs[index][1][0]) for index, name in self.stages
-            ],
-        }
+            saliency = saliency_map(self.model, x)
+            probabilities = softmax(outputs[-1][1].astype(np.float64))
+        except Exception as exc:  # each waiting caller raises it
+            for slot in batch:
+                slot["answer"] = exc
+            return
+        for index, slot in enumerate(batch):
+            digit = int(np.argmax(probabilities[index]))
+            slot["answer"] = {
+                "digit": digit,
+                "label": self.class_names[digit],
+                "probabilities": [round(float(p), 6) for p in probabilities[index]],
+                "class_names": self.class_names,
+                "input": pixels[index].astype(int).tolist(),
+                "saliency": np.round(saliency[index].astype(np.float64), 4).tolist(),
+                "feature_maps": [
+                    encode_feature_map(name, outputs[layer][1][index])
+                    for layer, name in self.stages
+                ],
+            }
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /api/model`` answers: layers, sizes, training facts."""
