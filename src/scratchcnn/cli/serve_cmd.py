@@ -11,10 +11,15 @@ from __future__ import annotations
 import argparse
 from importlib import resources
 
-from scratchcnn.cli.common import non_negative_int
-
 #: The bundled model, inside the package.
 BUNDLED_MODEL = "models/demo.npz"
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return int(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--port",
-        type=non_negative_int,
+        type=port_number,
         default=8000,
         help="port (default: 8000; 0 picks a free one)",
     )
