@@ -10,6 +10,8 @@ const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253
 const GAP = [23, 30, 46, 255];
 const HEAT = [[0, 0, 0], [120, 20, 60], [230, 60, 30], [255, 170, 20], [255, 250, 200]];
 
+const DATASET_NAMES = { mnist: "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST" };
+
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
 const ctx = pad.getContext("2d");
@@ -293,7 +295,7 @@ function drawSaliency(inputRows, saliencyRows) {
   const image = canvas.getContext("2d").createImageData(28, 28);
   const input = inputRows.flat();
   saliencyRows.flat().forEach((s, i) => {
-    const [r, g, b] = colour(HEAT, Math.sqrt(s));
+    const [r, g, b] = colour(HEAT, s);
     const ink = 0.25 * input[i]; // the digit faintly underneath
     image.data.set([Math.max(r, ink), Math.max(g, ink), Math.max(b, ink), 255], 4 * i);
   });
@@ -352,7 +354,7 @@ function renderModelInfo() {
   const values = {
     preset: model.preset || model.source,
     params: model.params.toLocaleString(language === "zh" ? "zh-CN" : "en-US"),
-    dataset: (model.test && model.test.dataset) || model.dataset || "?",
+    dataset: DATASET_NAMES[(model.test && model.test.dataset) || model.dataset] || model.dataset || "?",
   };
   $("model-info").textContent = model.test
     ? t("model_info", { ...values, accuracy: `${(100 * model.test.accuracy).toFixed(2)}%` })
