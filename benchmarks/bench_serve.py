@@ -108,7 +108,7 @@ def run_case(port: int, body: bytes, kind: str, clients: int, per_client: int) -
             response = connection.getresponse()
             data = response.read()
             mine.append(time.perf_counter() - start)
-            if response.status != 200 or "digit" not in json.loads(data):
+            if response.status != 200 or b'"digit":' not in data:
                 failures.append(response.status)
         connection.close()
         with lock:

@@ -96,6 +96,7 @@ def test_feature_maps_send_at_most_32_channels():
         ([0] * 783 + [float("nan")], "outside 0..255"),
         ([0] * 783 + [float("inf")], "outside 0..255"),
         ([0] * 783 + [255.5], "outside 0..255"),
+        ([0] * 783 + [10**400], "outside 0..255"),
         ([0] * 783 + ["1"], "a string"),
         ([0] * 783 + [False], "a boolean"),
         ([0] * 783 + [[1]], "a list"),

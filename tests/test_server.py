@@ -130,6 +130,8 @@ HOSTILE = [
     ("no pixels field", post(b'{"pixel": []}'), False, 400),
     ("NaN pixels", post(b'{"pixels": [NaN' + b", 0" * 783 + b"]}"), False, 400),
     ("Infinity pixels", post(b'{"pixels": [Infinity' + b", 0" * 783 + b"]}"), False, 400),
+    ("huge integer pixel", post(pixels_json([10**400, *GOOD[1:]])), False, 400),
+    ("integer of 5000 digits", post(b'{"pixels": [' + b"9" * 5000 + b"]}"), False, 400),
     ("pixel above 255", post(pixels_json([256, *GOOD[1:]])), False, 400),
     ("negative pixel", post(pixels_json([-1, *GOOD[1:]])), False, 400),
     ("string pixel", post(pixels_json(["7", *GOOD[1:]])), False, 400),

@@ -99,7 +99,8 @@ class DigitExplainer:
         for index, item in enumerate(value):
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 raise BadInputError(f'"pixels"[{index}] is {_kind(item)}, not a number')
-            if not (math.isfinite(item) and 0 <= item <= 255):
+            # Compared as numbers first: math.isfinite overflows on huge integers.
+            if not (0 <= item <= 255 and math.isfinite(item)):
                 raise BadInputError(f'"pixels"[{index}] = {item!r} is outside 0..255')
         return np.rint(np.asarray(value, dtype=np.float64)).astype(np.uint8).reshape(SIDE, SIDE)
 
