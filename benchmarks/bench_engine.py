@@ -8,29 +8,38 @@ forward, softmax cross-entropy, backward, SGD update) and run in inference mode:
 - a larger network: Conv 3x3 x32 -> ReLU -> Conv 3x3 x64 -> ReLU -> MaxPool 2 ->
   Dense 9216 -> 128 -> ReLU -> Dense 128 -> 10, at batch 128.
 
-PyTorch (CPU) runs the same architecture, batch and thread count. The ratio column is
-scratchcnn's images/s over PyTorch's (above 1: scratchcnn is faster), each side's best
-round; the two sides take turns (``--rounds``), and the last column gives the lowest and
-highest ratio of a single round, a measure of how much the machine wandered meanwhile.
-A last line times the larger network's second convolution's three matrix products alone
-(forward, weight gradient, input gradient): the part of its step that BLAS, not
-scratchcnn, decides.
+PyTorch (CPU) runs the same architecture and batch. Each side runs at its best of 1 and 2
+threads (each round tries both; the columns ``t`` say which won; scratchcnn's BLAS threads
+are set through threadpoolctl, as ``scratchcnn.threads.limit_threads`` does): on a busy
+machine a second BLAS thread that waits for a core can cost more than it brings. The ratio column is scratchcnn's
+images/s over PyTorch's (above 1: scratchcnn is faster), each side's best round; the two
+sides take turns (``--rounds``), and the last column gives the lowest and highest ratio of
+a single round, a measure of how much the machine wandered meanwhile. A last line times
+the matrix products of the larger network's training step alone, in the shapes the engine
+hands them to BLAS: the floor of that step, which BLAS, not scratchcnn, decides.
+
+Every run prints the CPU model and the kernel family OpenBLAS chose, so figures from
+different machines can be read side by side. The process measures as users run: it
+removes ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` from its own environment before
+NumPy loads OpenBLAS (some machines set them and force older kernels).
 
 Usage::
 
-    python benchmarks/bench_engine.py [--threads N] [--seconds S] [--rounds R] [--blas-core NAME]
+    python benchmarks/bench_engine.py [--threads N] [--seconds S] [--rounds R]
+        [--only notebook|larger] [--blas-core NAME]
 
-``--blas-core`` sets ``OPENBLAS_CORETYPE`` before NumPy loads OpenBLAS. OpenBLAS picks
-its kernels from the CPU it detects; on CPUs it does not know (AMD Zen 5, for one) it
-falls back to its AVX2 "Haswell" kernels even when AVX-512 is there, and
-``--blas-core SkylakeX`` shows what the AVX-512 kernels give. PyTorch (oneDNN) detects
-AVX-512 by itself.
+``--blas-core`` sets ``OPENBLAS_CORETYPE`` (after the removal above) to compare kernel
+families: OpenBLAS picks its kernels from the CPU it detects, and on a CPU it does not
+know it may fall back to its AVX2 "Haswell" kernels even when AVX-512 is there.
+PyTorch (oneDNN) detects AVX-512 by itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import platform
 import sys
 import time
 
@@ -44,14 +53,19 @@ def parse_args() -> argparse.Namespace:
         "--seconds", type=float, default=4.0, help="time per measurement and side, all rounds"
     )
     parser.add_argument("--rounds", type=int, default=8, help="turns each side takes (see compare)")
+    parser.add_argument(
+        "--only", choices=["notebook", "larger"], help="measure this network's rows only"
+    )
     parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE to force, e.g. SkylakeX")
     return parser.parse_args()
 
 
 ARGS = parse_args()
-# BLAS reads its thread count when NumPy is first imported.
+# BLAS reads its thread count and kernel choice when NumPy is first imported.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
+for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(var, None)
 if ARGS.blas_core:
     os.environ["OPENBLAS_CORETYPE"] = ARGS.blas_core
 
@@ -62,6 +76,12 @@ from scratchcnn.losses import softmax_cross_entropy  # noqa: E402
 from scratchcnn.model import Sequential  # noqa: E402
 from scratchcnn.optim import SGD  # noqa: E402
 
+try:
+    import threadpoolctl  # noqa: F401
+
+    from scratchcnn.threads import limit_threads
+except ImportError:  # pragma: no cover - then scratchcnn runs at --threads only
+    limit_threads = None
 try:
     import torch
 except ImportError:  # pragma: no cover - the benchmark still reports our own numbers
@@ -122,28 +142,51 @@ def images_per_second(step, batch: int, seconds: float) -> float:
 
 
 def compare(
-    ours, theirs, batch: int, seconds: float, rounds: int
-) -> tuple[float, float, float, float]:
-    """Best images/s of each side and the lowest and highest per-round ratio.
+    ours: dict[int, object], theirs: dict[int, object], batch: int, seconds: float, rounds: int
+) -> tuple[float, int, float, int, float, float]:
+    """Best images/s and thread count of each side, and the lowest and highest per-round
+    ratio of the two sides' best in that round.
 
     The two sides take turns, ``rounds`` times, so that a slow spell of a shared machine
-    hits both rather than whichever happened to run during it. Each keeps its best round.
+    hits both rather than whichever happened to run during it. Each round every side runs
+    at every thread count it is given (a step per count); each keeps its best round.
     """
-    for step in (ours, ours, theirs, theirs):  # warm-up: buffers, caches, lazy set-up
-        if step is not None:
-            step()
-    best_ours = best_theirs = 0.0
+    sides = [(ours, with_our_threads), (theirs, with_torch_threads)]
+    for steps, threads_set in sides:  # warm-up: buffers, caches, lazy set-up
+        for threads, step in steps.items():
+            with threads_set(threads):
+                step()
+                step()
+    best = [(0.0, 0), (0.0, 0)]
     ratios = []
     for _ in range(rounds):
-        a = images_per_second(ours, batch, seconds / rounds)
-        b = (
-            images_per_second(theirs, batch, seconds / rounds)
-            if theirs is not None
-            else float("nan")
-        )
-        best_ours, best_theirs = max(best_ours, a), max(best_theirs, b)
-        ratios.append(a / b)
-    return best_ours, best_theirs, min(ratios), max(ratios)
+        round_best = [float("nan"), float("nan")]
+        for side, (steps, threads_set) in enumerate(sides):
+            for threads, step in steps.items():
+                with threads_set(threads):
+                    rate = images_per_second(step, batch, seconds / rounds)
+                if not rate < round_best[side]:
+                    round_best[side] = rate
+                best[side] = max(best[side], (rate, threads))
+        ratios.append(round_best[0] / round_best[1])
+    (a, ta), (b, tb) = best
+    return a, ta, b, tb, min(ratios), max(ratios)
+
+
+@contextlib.contextmanager
+def with_our_threads(threads: int):
+    """NumPy's BLAS limited to ``threads`` (through threadpoolctl) inside the block."""
+    if limit_threads is None:
+        yield
+        return
+    with limit_threads(threads):
+        yield
+
+
+@contextlib.contextmanager
+def with_torch_threads(threads: int):
+    torch.set_num_threads(threads)
+    yield
 
 
 def our_steps(build, batch: int):
@@ -186,36 +229,78 @@ def torch_steps(build, batch: int):
     return train_step, infer
 
 
-def larger_conv_products_ms(seconds: float) -> float:
-    """Milliseconds per step of the larger network's second convolution's three matrix
-    products alone (forward, weight gradient, input gradient), each at its best.
+def larger_step_products(batch: int) -> list:
+    """The matrix products of one training step of the larger network, as calls, in the
+    shapes the engine hands them to BLAS.
 
-    These are the floor of scratchcnn's training step for that network: NumPy hands
-    them to BLAS, so no change to scratchcnn's own code can make them faster.
+    This is the floor of scratchcnn's step for that network: NumPy passes these products
+    to BLAS, so no change to scratchcnn's own code (short of fewer products) goes below it.
+    Forward, weight gradient and input gradient of each layer; the first convolution has
+    no input gradient, and the second's is nine products, one per kernel offset.
     """
     rng = np.random.default_rng(0)
-    n, h, w, cin, cout = 128, 26, 26, 32, 64
-    oh, ow = h - 2, w - 2
+    n = batch
 
     def matrix(rows: int, cols: int) -> np.ndarray:
         return rng.standard_normal((rows, cols), dtype=np.float32)
 
-    cols, weight, grad = (
-        matrix(n * oh * ow, 9 * cin),
-        matrix(9 * cin, cout),
-        matrix(n * oh * ow, cout),
-    )
-    grad_cols, flipped = matrix(n * h * w, 9 * cout), matrix(9 * cout, cin)
+    def gemm(a: np.ndarray, b: np.ndarray, repeat: int = 1):
+        out = np.empty((a.shape[0], b.shape[1]), np.float32)
+
+        def product() -> None:
+            for _ in range(repeat):
+                np.dot(a, b, out=out)
+
+        return product
+
+    rows1, rows2 = n * 26 * 26, n * 24 * 24
+    cols1, cols2 = matrix(9, rows1).T, matrix(288, rows2).T  # im2col layouts
+    grad1, grad2 = matrix(rows1, 32), matrix(rows2, 64)
+    hidden, flat = matrix(n, 128), matrix(n, 9216)
     products = [
-        lambda: cols @ weight,
-        lambda: cols.T @ grad,
-        lambda: grad_cols @ flipped,
+        gemm(cols1, matrix(9, 32)),  # conv1 forward
+        gemm(cols1.T, grad1),  # conv1 weight gradient
+        gemm(cols2, matrix(288, 64)),  # conv2 forward
+        gemm(cols2.T, grad2),  # conv2 weight gradient
+        gemm(grad2, matrix(64, 32), repeat=9),  # conv2 input gradient
+        gemm(flat, matrix(9216, 128)),  # dense1 forward
+        gemm(flat.T, hidden),  # dense1 weight gradient
+        gemm(hidden, matrix(128, 9216)),  # dense1 input gradient
     ]
-    total = 0.0
-    for product in products:
-        # One "image" per call: images_per_second then counts calls per second.
-        total += 1e3 / max(images_per_second(product, 1, seconds / 3) for _ in range(3))
-    return total
+    return products
+
+
+def step_against_floor(step, products: list, seconds: float, rounds: int):
+    """Milliseconds of ``step`` and of ``products`` (each product at its best of three
+    calls, summed), taking turns for ``rounds`` rounds; returns the best of each and the
+    lowest and highest per-round ratio step / products."""
+    best_step = best_floor = float("inf")
+    ratios = []
+    for _ in range(rounds):
+        step_ms = 1e3 / images_per_second(step, 1, seconds / rounds)
+        floor_ms = 0.0
+        for product in products:
+            calls = []
+            for _ in range(3):
+                start = time.perf_counter()
+                product()
+                calls.append(time.perf_counter() - start)
+            floor_ms += 1e3 * min(calls)
+        best_step, best_floor = min(best_step, step_ms), min(best_floor, floor_ms)
+        ratios.append(step_ms / floor_ms)
+    return best_step, best_floor, min(ratios), max(ratios)
+
+
+def cpu_model() -> str:
+    """The CPU's model name as the operating system reports it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def blas_core() -> str:
@@ -231,49 +316,67 @@ def blas_core() -> str:
 
 
 def main() -> int:
-    if torch is not None:
-        torch.set_num_threads(ARGS.threads)
     cases = [
         ("notebook", notebook_network, torch_notebook_network, 1),
         ("notebook", notebook_network, torch_notebook_network, 32),
         ("notebook", notebook_network, torch_notebook_network, 128),
         ("larger", larger_network, torch_larger_network, 128),
     ]
+    cases = [case for case in cases if ARGS.only in (None, case[0])]
     torch_version = torch.__version__ if torch is not None else "not installed"
+    thread_counts = sorted({1, min(2, ARGS.threads)})
+    our_threads = thread_counts if limit_threads is not None else [ARGS.threads]
+    machine = f"CPU {cpu_model()}, {os.cpu_count()} cores; BLAS kernels {blas_core()}"
+    print(machine)
     print(
-        f"threads={ARGS.threads}  numpy {np.__version__}  BLAS kernels {blas_core()}  torch {torch_version}  python {sys.version.split()[0]}"
+        f"each side at its best of {thread_counts} threads (scratchcnn: {our_threads}; t: the"
+        f" winner)  numpy {np.__version__}  torch {torch_version}  python {sys.version.split()[0]}"
     )
     header = (
-        f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'torch img/s':>12}"
-        f" {'ratio':>6}  {'per-round ratios':>16}"
+        f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'t':>2}"
+        f" {'torch img/s':>12} {'t':>2} {'ratio':>6}  {'per-round ratios':>16}"
     )
     print(header)
     print("-" * len(header))
+    results = {}
     for name, build, build_torch, batch in cases:
-        our_train, our_infer = our_steps(build, batch)
-        their_train, their_infer = (
-            torch_steps(build_torch, batch) if torch is not None else (None, None)
-        )
-        for mode, ours, theirs in (
-            ("train", our_train, their_train),
-            ("infer", our_infer, their_infer),
-        ):
-            a, b, low, high = compare(ours, theirs, batch, ARGS.seconds, ARGS.rounds)
-            if (name, mode) == ("larger", "train"):
-                their_larger_step_ms = 1e3 * batch / b
+        ours = {"train": {}, "infer": {}}
+        theirs = {"train": {}, "infer": {}}
+        for threads in our_threads:
+            ours["train"][threads], ours["infer"][threads] = our_steps(build, batch)
+        if torch is not None:
+            for threads in thread_counts:
+                torch.set_num_threads(threads)
+                theirs["train"][threads], theirs["infer"][threads] = torch_steps(build_torch, batch)
+        for mode in ("train", "infer"):
+            a, ta, b, tb, low, high = compare(
+                ours[mode], theirs[mode], batch, ARGS.seconds, ARGS.rounds
+            )
+            results[name, batch, mode] = (1e3 * batch / a, ta, 1e3 * batch / b if b else 0.0)
             print(
-                f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {b:>12,.0f} {a / b:>6.2f}"
-                f"  {low:>7.2f} - {high:<6.2f}",
+                f"{name:<9} {batch:>5} {mode:<6} {a:>17,.0f} {ta:>2} {b:>12,.0f} {tb:>2}"
+                f" {a / b if b else float('nan'):>6.2f}  {low:>7.2f} - {high:<6.2f}",
                 flush=True,
             )
-    floor = larger_conv_products_ms(ARGS.seconds)
-    line = (
-        f"\nlarger network, batch 128: its second convolution's three matrix products alone"
-        f" take {floor:.1f} ms per step (BLAS)"
+    if ("larger", 128, "train") not in results:
+        print(machine)
+        return 0
+    _, threads, theirs_ms = results["larger", 128, "train"]
+    with with_our_threads(threads):
+        train, _ = our_steps(larger_network, 128)
+        products = larger_step_products(128)
+        for call in (train, *products):  # warm-up
+            call()
+        step_ms, floor_ms, low, high = step_against_floor(
+            train, products, ARGS.seconds, ARGS.rounds
+        )
+    print(
+        f"\nlarger network, batch 128, {threads} thread(s): training step {step_ms:.1f} ms; its"
+        f" matrix products alone {floor_ms:.1f} ms (BLAS); step / products"
+        f" {step_ms / floor_ms:.2f} (per round {low:.2f} - {high:.2f}); PyTorch's step"
+        f" {theirs_ms:.1f} ms"
     )
-    if torch is not None:
-        line += f"; PyTorch's whole training step takes {their_larger_step_ms:.1f} ms"
-    print(line)
+    print(machine)
     return 0
 
 

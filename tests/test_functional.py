@@ -33,6 +33,10 @@ def conv2d_loops(x, w, b, stride, pads):
         ((1, 8, 9, 2), (3, 2), (2, 3), (1, 2, 0, 1)),
         ((3, 5, 5, 1), (5, 5), (1, 1), (2, 2, 2, 2)),
         ((2, 6, 7, 2), (1, 1), (2, 2), (0, 0, 0, 0)),
+        # Rows and columns of outputs that lie wholly in the padding.
+        ((2, 5, 4, 2), (1, 1), (1, 1), (2, 2, 1, 1)),
+        # Stride larger than the kernel (inputs no window reads) and uneven padding.
+        ((1, 9, 8, 3), (2, 3), (3, 4), (2, 0, 1, 2)),
     ],
 )
 def test_conv2d_forward_and_input_gradient_match_loops(shape, kernel, stride, pads):

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scratchcnn import functional as F
-from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, MaxPool2D
+from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, MaxPool2D, ReLU
 from scratchcnn.losses import softmax_cross_entropy
+from scratchcnn.model import Sequential
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed; `pip install torch==2.13.0`")
 
@@ -211,3 +212,41 @@ def test_softmax_cross_entropy_matches_torch(batch, classes, scale, smoothing, s
     ref.backward()
     assert abs(loss - ref.item()) <= TOLERANCE * max(abs(ref.item()), 1e-3)
     assert rel(grad, lt.grad) < TOLERANCE
+
+
+@SETTINGS
+@given(
+    batch=st.integers(1, 4),
+    h=st.integers(4, 13),
+    cin=st.integers(1, 4),
+    cout=st.integers(1, 6),
+    stride=st.integers(1, 2),
+    padding=st.sampled_from(["same", 0, 1]),
+    seed=st.integers(0, 2**16),
+)
+def test_fused_conv_relu_pool_matches_torch(batch, h, cin, cout, stride, padding, seed):
+    rng = np.random.default_rng(seed)
+    conv = Conv2D(cin, cout, 3, stride, padding, rng=rng)
+    conv.params["bias"][...] = rng.standard_normal(cout)
+    model = Sequential([conv, ReLU(), MaxPool2D(2)], input_grad=True)
+    x = rng.standard_normal((batch, h, h, cin)).astype(np.float32)
+    top, bottom, left, right = F.resolve_padding(padding, (3, 3), (stride, stride), (h, h))
+    if (h + top + bottom - 3) // stride + 1 < 2:
+        return
+    y = model.forward(x, training=True)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = model.backward(g)
+
+    xt = to_nchw(x)
+    wt = torch.tensor(conv.params["weight"].transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    bt = torch.tensor(conv.params["bias"].copy(), requires_grad=True)
+    padded = torch.nn.functional.pad(xt, (left, right, top, bottom))
+    yt = torch.nn.functional.max_pool2d(
+        torch.relu(torch.nn.functional.conv2d(padded, wt, bt, stride=stride)), 2
+    )
+    yt.backward(to_nchw(g, grad=False))
+
+    assert rel(y, yt, nchw=True) < TOLERANCE
+    assert rel(dx, xt.grad, nchw=True) < TOLERANCE
+    assert rel(conv.grads["weight"], wt.grad.permute(2, 3, 1, 0)) < TOLERANCE
+    assert rel(conv.grads["bias"], bt.grad) < TOLERANCE

@@ -8,10 +8,12 @@ these. Convolutions are cross-correlations, as in every deep-learning library:
 
 They are computed by gathering every receptive field into one row of a matrix (im2col,
 from a strided view of the input, so the gather is a single copy) and contracting that
-matrix with the kernel in one BLAS matrix product. Backward passes reuse the same trick:
-the weight gradient is one product of the saved patch matrix with the output gradient, and
-the input gradient is itself a convolution of the (dilated, padded) output gradient with
-the flipped kernel, not a scatter.
+matrix with the kernel in one BLAS matrix product. Backward, the weight gradient is one
+product of the saved patch matrix with the output gradient, and the input gradient one
+product per kernel offset, each added into a shifted window of ``dx`` (col2im): that
+reads the output gradient as it lies, where the equivalent convolution with the flipped
+kernel first copies a dilated, padded gradient ``kh*kw`` times (measured 1.3-20x slower
+at batch 128 on one thread, as fast at batch 1).
 """
 
 from __future__ import annotations
@@ -111,6 +113,21 @@ def scratch_buffer(
     return buffer
 
 
+def column_sums(
+    rows: np.ndarray, out: np.ndarray, workspace: Workspace | None = None
+) -> np.ndarray:
+    """``out[j] = sum_i rows[i, j]``, as the product ``ones @ rows``.
+
+    For the tall, narrow matrices of bias gradients (one row per output position), BLAS
+    runs this product about ten times faster than ``rows.sum(axis=0)``.
+    """
+    previous = workspace.get("ones") if workspace is not None else None
+    ones = scratch_buffer(workspace, "ones", (rows.shape[0],), rows.dtype)
+    if ones is not previous:
+        ones[...] = 1
+    return np.dot(ones, rows, out=out)
+
+
 def im2col(
     x: np.ndarray,
     kh: int,
@@ -183,53 +200,38 @@ def conv2d_backward_input(
     pads: Pads = (0, 0, 0, 0),
     workspace: Workspace | None = None,
 ) -> np.ndarray:
-    """dL/dx as a convolution of the output gradient with the flipped kernel.
+    """dL/dx as one matrix product per kernel offset, each added into its window (col2im).
 
-    Each input pixel ``x[p]`` (padded coordinate ``p + pad``) received ``w[k]`` from every
-    output ``y[i]`` with ``i*s + k = p + pad``. Placing ``dy[i]`` at ``i*s + kh-1-pad`` of a
-    zero array (dilation by the stride plus padding) turns that sum into a stride-1
-    correlation with the kernel flipped in space and transposed in channels:
-    ``dx[p] = sum_k' G[p + k'] * w[kh-1-k']``.
+    Output ``y[i, j]`` read ``x_pad[i*s + a, j*s + b]`` through ``w[a, b]``, so
+    ``dx_pad[i*s + a, j*s + b] += dy[i, j] @ w[a, b]^T`` for every offset ``(a, b)``:
+    ``kh*kw`` products ``(N*OH*OW, Cout) @ (Cout, Cin)`` into one contiguous buffer, each
+    added to a strided window of ``dx``. Rows and columns that land in the padding are
+    never written, so ``dx`` needs no padded copy.
     """
     kh, kw, cin, cout = weight.shape
+    n, oh, ow, _ = grad_out.shape
     h, w = input_hw
     top, _, left, _ = pads
-    spread = _spread_gradient(
-        grad_out, (h + kh - 1, w + kw - 1), stride, (kh - 1 - top, kw - 1 - left), workspace
-    )
-    flipped = np.ascontiguousarray(weight[::-1, ::-1].transpose(0, 1, 3, 2))
-    cols = im2col(spread, kh, kw, workspace=workspace, key="grad_cols")
-    n = grad_out.shape[0]
-    return (cols.reshape(n * h * w, kh * kw * cout) @ flipped.reshape(kh * kw * cout, cin)).reshape(
-        n, h, w, cin
-    )
-
-
-def _spread_gradient(
-    grad_out: np.ndarray,
-    size: tuple[int, int],
-    stride: tuple[int, int],
-    offset: tuple[int, int],
-    workspace: Workspace | None = None,
-) -> np.ndarray:
-    """Zero array of ``size`` with ``grad_out[i, j]`` at ``(i*sh + oy, j*sw + ox)``.
-
-    Rows or columns that land outside (windows lying wholly in the padding) are dropped.
-    With stride 1 this is plain zero padding. A reused buffer is zeroed only when it is
-    first made: every call writes the same positions, so the zeros in between stay zero.
-    """
-    n, oh, ow, c = grad_out.shape
-    (H, W), (sh, sw), (oy, ox) = size, stride, offset
-    previous = workspace.get("spread") if workspace is not None else None
-    out = scratch_buffer(workspace, "spread", (n, H, W, c), grad_out.dtype)
-    if out is not previous:
-        out[...] = 0
-    i0, i1 = _index_range(oh, sh, oy, H)
-    j0, j1 = _index_range(ow, sw, ox, W)
-    out[
-        :, i0 * sh + oy : (i1 - 1) * sh + oy + 1 : sh, j0 * sw + ox : (j1 - 1) * sw + ox + 1 : sw
-    ] = grad_out[:, i0:i1, j0:j1]
-    return out
+    sh, sw = stride
+    grad_in = np.zeros((n, h, w, cin), dtype=grad_out.dtype)
+    rows = grad_out.reshape(n * oh * ow, cout)
+    part = scratch_buffer(workspace, "offset_grad", (n * oh * ow, cin), grad_out.dtype)
+    windows = part.reshape(n, oh, ow, cin)
+    for a in range(kh):
+        i0, i1 = _index_range(oh, sh, a - top, h)
+        if i0 == i1:
+            continue
+        y0 = i0 * sh + a - top
+        for b in range(kw):
+            j0, j1 = _index_range(ow, sw, b - left, w)
+            if j0 == j1:
+                continue
+            x0 = j0 * sw + b - left
+            np.dot(rows, weight[a, b].T, out=part)
+            grad_in[
+                :, y0 : y0 + (i1 - i0 - 1) * sh + 1 : sh, x0 : x0 + (j1 - j0 - 1) * sw + 1 : sw
+            ] += windows[:, i0:i1, j0:j1]
+    return grad_in
 
 
 def _index_range(count: int, stride: int, offset: int, size: int) -> tuple[int, int]:

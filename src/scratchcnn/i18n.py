@@ -1150,6 +1150,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "expected a port from 0 to 65535, got {value!r}",
         "zh": "端口应在 0 到 65535 之间，实际为 {value!r}",
     },
+    "threads.invalid": {
+        "en": "the number of threads must be a whole number of at least 1, got {value!r}",
+        "zh": "线程数必须是不小于 1 的整数，收到 {value!r}",
+    },
+    "threads.unavailable": {
+        "en": "limiting the number of threads needs the threadpoolctl package",
+        "zh": "限制线程数需要 threadpoolctl 软件包",
+    },
+    "threads.install_hint": {
+        "en": "install it with `pip install threadpoolctl`",
+        "zh": "请用 `pip install threadpoolctl` 安装",
+    },
 }
 
 #: argparse's own words in Chinese, keyed by the English text argparse passes to gettext

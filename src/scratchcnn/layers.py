@@ -192,7 +192,9 @@ class Conv2D(Layer):
             self._pads_by_size[hw] = pads
         return pads
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def prepare_input(self, x: np.ndarray) -> tuple[np.ndarray, F.Pads]:
+        """Check ``x`` (NHWC, this layer's channel count, at least one window) and return
+        it in the layer's dtype with the explicit padding for its size."""
         x = self._as_input(x, 4, f"NHWC input (batch, height, width, {self.in_channels})")
         if x.shape[3] != self.in_channels:
             raise ValueError(
@@ -202,6 +204,14 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         if x.shape[1] + pads[0] + pads[1] < kh or x.shape[2] + pads[2] + pads[3] < kw:
             raise ValueError(f"{self!r} got input {x.shape}, smaller than its {kh}x{kw} kernel")
+        return x, pads
+
+    def forget_forward(self) -> None:
+        """Drop what the last ``forward`` kept for ``backward`` (a fused step ran instead)."""
+        self._cols = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x, pads = self.prepare_input(x)
         y, self._cols = F.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, pads, self._workspace
         )
@@ -217,7 +227,9 @@ class Conv2D(Layer):
         weight = self.params["weight"]
         self.grads["weight"][...] = F.conv2d_backward_weight(self._cols, grad_out, weight.shape)
         if "bias" in self.params:
-            self.grads["bias"][...] = grad_out.reshape(-1, self.out_channels).sum(axis=0)
+            F.column_sums(
+                grad_out.reshape(-1, self.out_channels), self.grads["bias"], self._workspace
+            )
         if not self.input_grad:
             return None
         return F.conv2d_backward_input(
@@ -381,17 +393,22 @@ class ReLU(Layer):
         super().__init__()
         self._mask: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._mask = x > 0
-        return np.multiply(x, self._mask, dtype=x.dtype)
+    def forward(self, x: np.ndarray, training: bool = False, in_place: bool = False) -> np.ndarray:
+        """``max(x, 0)``; with ``in_place`` written over ``x`` (which the caller owns),
+        sparing a fresh array of ``x``'s size."""
+        y = np.maximum(x, 0, out=x if in_place else None)
+        self._mask = y > 0
+        return y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+    def backward(self, grad_out: np.ndarray, in_place: bool = False) -> np.ndarray | None:
+        """``grad_out`` where the input was positive, 0 elsewhere; with ``in_place``
+        written over ``grad_out``."""
         self._require_forward("_mask")
         if grad_out.shape != self._mask.shape:
             raise ValueError(
                 f"{self!r}.backward expected a gradient of shape {self._mask.shape}, got {grad_out.shape}"
             )
-        return np.multiply(grad_out, self._mask, dtype=grad_out.dtype)
+        return np.multiply(grad_out, self._mask, out=grad_out if in_place else None)
 
 
 class Flatten(Layer):

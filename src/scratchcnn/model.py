@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchcnn.fusion import Step, plan
 from scratchcnn.layers import Conv2D, Dense, Layer
 from scratchcnn.losses import softmax
 from scratchcnn.parameter import Parameter
@@ -20,10 +21,18 @@ class Sequential:
     ``backward`` runs the chain rule in reverse, each layer turning ``dL/d(output)`` into
     ``dL/d(input)``. The first layer does not compute the gradient of the model's input
     (nobody needs it in training) unless ``input_grad=True``.
+
+    With ``fuse`` (the default), ``forward`` and ``backward`` run each Conv2D followed by
+    (a ReLU and) a 2x2 MaxPool2D as one fused step (:mod:`scratchcnn.fusion`), with the
+    same results; the layers, and everything that looks at them one by one, stay as they are.
     """
 
     def __init__(
-        self, layers: Iterable[Layer], input_shape: Shape | None = None, input_grad: bool = False
+        self,
+        layers: Iterable[Layer],
+        input_shape: Shape | None = None,
+        input_grad: bool = False,
+        fuse: bool = True,
     ) -> None:
         self.layers = list(layers)
         if not self.layers:
@@ -33,6 +42,11 @@ class Sequential:
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a scratchcnn Layer")
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.input_grad = input_grad
+        #: Whether forward/backward may run layer groups as fused steps.
+        self.fuse = fuse
+        self._plan_key: tuple[int, ...] | None = None
+        self._plan: list[Step] = []
+        self._last_steps: list[Step] | None = None
         #: Free-form, JSON-serialisable facts saved with the model (preprocessing, classes).
         self.metadata: dict[str, Any] = {}
 
@@ -57,17 +71,30 @@ class Sequential:
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(x, training)
 
+    def steps(self) -> list[Step]:
+        """What ``forward`` runs: the layers, with fusable groups as single steps.
+
+        Planned once for a given list of layers and kept, with the fused steps' buffers.
+        """
+        if not self.fuse:
+            return self.layers
+        key = tuple(map(id, self.layers))
+        if key != self._plan_key:
+            self._plan, self._plan_key = plan(self.layers), key
+        return self._plan
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Run every layer on the batch ``x``; ``training`` enables dropout and batch stats."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        steps = self._last_steps = self.steps()
+        for step in steps:
+            x = step.forward(x, training)
         return x
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """Back-propagate ``dL/d(output)``; fills every layer's ``grads``."""
         grad: np.ndarray | None = grad_out
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        for step in reversed(self._last_steps or self.layers):
+            grad = step.backward(grad)
             if grad is None:
                 break
         return grad

@@ -1,0 +1,47 @@
+"""limit_threads caps BLAS's thread pool, restores it, and fails clearly without threadpoolctl."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from scratchcnn.errors import ScratchCNNError
+from scratchcnn.threads import blas_threads, limit_threads
+
+pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed")
+
+
+def test_limit_threads_caps_blas_inside_the_block_and_restores_it():
+    before = blas_threads()
+    assert before is not None, "NumPy's BLAS should be visible to threadpoolctl"
+    with limit_threads(1):
+        assert blas_threads() == 1
+        a = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 4096
+        np.testing.assert_allclose(a @ a, (a.astype(np.float64) @ a), rtol=1e-5)
+    assert blas_threads() == before
+
+
+def test_limit_threads_as_a_call_lasts_until_restored():
+    before = blas_threads()
+    limit = limit_threads(1)
+    try:
+        assert blas_threads() == 1
+    finally:
+        limit.restore_original_limits()
+    assert blas_threads() == before
+
+
+@pytest.mark.parametrize("count", [0, -2, 1.5, "2", True])
+def test_limit_threads_rejects_counts_that_are_not_positive_integers(count):
+    with pytest.raises(ValueError, match="at least 1"):
+        limit_threads(count)
+
+
+def test_without_threadpoolctl_the_error_names_the_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # makes the import fail
+    with pytest.raises(ScratchCNNError, match="threadpoolctl") as caught:
+        limit_threads(2)
+    assert "pip install threadpoolctl" in str(caught.value)
+    assert blas_threads() is None
