@@ -1162,6 +1162,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "install it with `pip install threadpoolctl`",
         "zh": "请用 `pip install threadpoolctl` 安装",
     },
+    "cli.help.threads": {
+        "en": "use at most N threads for the matrix products (default: one per core; "
+        "needs threadpoolctl)",
+        "zh": "矩阵乘法最多使用 N 个线程（默认：每个核心一个；需要 threadpoolctl）",
+    },
 }
 
 #: argparse's own words in Chinese, keyed by the English text argparse passes to gettext

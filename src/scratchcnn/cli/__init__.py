@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Call the sub-command's handler; user errors become one translated line."""
     try:
-        status = int(args.handler(args) or 0)
+        status = _run_handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return status
     except BrokenPipeError:
@@ -238,6 +238,17 @@ def _run(args: argparse.Namespace) -> int:
             raise
         print(tr("cli.interrupted"), file=sys.stderr)
         return 130
+
+
+def _run_handler(args: argparse.Namespace) -> int:
+    """The command's handler, under ``--threads N`` where the command has that option."""
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        return int(args.handler(args) or 0)
+    from scratchcnn.threads import limit_threads
+
+    with limit_threads(threads):
+        return int(args.handler(args) or 0)
 
 
 def _closed_pipe() -> int:

@@ -61,6 +61,12 @@ def add_data_arguments(parser: argparse.ArgumentParser, default_key: str) -> Non
     parser.add_argument("--data-dir", metavar="DIR", help=tr("cli.help.data_dir"))
 
 
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: cap the BLAS threads of the command (see :mod:`scratchcnn.threads`);
+    :func:`scratchcnn.cli.main` applies it around the command's handler."""
+    parser.add_argument("--threads", type=positive_int, metavar="N", help=tr("cli.help.threads"))
+
+
 def warn_if_other_dataset(model: Any, model_path: str, dataset: str, command: str) -> None:
     """One line on stderr when ``model`` was trained on a data set other than ``dataset``.
 

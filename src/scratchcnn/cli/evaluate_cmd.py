@@ -7,7 +7,12 @@ import json
 
 import numpy as np
 
-from scratchcnn.cli.common import add_data_arguments, positive_int, warn_if_other_dataset
+from scratchcnn.cli.common import (
+    add_data_arguments,
+    add_threads_argument,
+    positive_int,
+    warn_if_other_dataset,
+)
 from scratchcnn.i18n import tr
 
 
@@ -29,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=tr("cli.help.batch_size", default=256),
     )
     parser.add_argument("--json", action="store_true", help=tr("cli.help.json"))
+    add_threads_argument(parser)
     parser.set_defaults(handler=run)
 
 

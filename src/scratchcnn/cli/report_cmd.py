@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scratchcnn.cli.common import (
     add_data_arguments,
+    add_threads_argument,
     non_negative_int,
     positive_int,
     warn_if_other_dataset,
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help=tr("cli.help.batch_size", default=256),
     )
+    add_threads_argument(parser)
     parser.set_defaults(handler=run)
 
 

@@ -18,6 +18,7 @@ from scratchcnn.cli.common import (
     PRESET_NAMES,
     SCHEDULE_NAMES,
     add_data_arguments,
+    add_threads_argument,
     fraction,
     non_negative_float,
     non_negative_int,
@@ -78,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help=tr("cli.train.help.no_progress"))
     parser.add_argument("--no-test", action="store_true", help=tr("cli.train.help.no_test"))
     parser.add_argument("--history", metavar="FILE", help=tr("cli.train.help.history"))
+    add_threads_argument(parser)
     parser.set_defaults(handler=run)
 
 
