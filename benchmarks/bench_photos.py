@@ -179,8 +179,10 @@ def main() -> None:
             input_sheet(wrong).save(args.show)
             print(f"misread photos: {args.show}")
 
-        clean_paths = []
         count = min(args.clean, len(images))
+        if count <= 0:
+            return
+        clean_paths = []
         from PIL import Image
 
         for i in range(count):
