@@ -23,6 +23,7 @@ from serve_helpers import bundled_model, digit_png, one_pixels
 
 from scratchcnn.explain import DigitExplainer
 from scratchcnn.images import load_image_as_mnist
+from scratchcnn.presets import build_model
 from scratchcnn.server import MAX_BODY_BYTES, make_server
 
 Image = pytest.importorskip("PIL.Image")
@@ -270,8 +271,23 @@ def test_json_and_png_answers_match_the_library(server, explainer):
     assert answer["digit"] == 1
 
 
+@pytest.fixture
+def notebook_server():
+    """A server of the notebook's small network (random weights): the concurrency test is
+    about the server's threads and batching, so the model's own time is kept small."""
+    small = DigitExplainer(build_model("classic", seed=0), "classic")
+    demo = make_server(small, "127.0.0.1", 0)
+    thread = threading.Thread(target=demo.serve_forever, daemon=True)
+    thread.start()
+    yield demo, small
+    demo.shutdown()
+    demo.server_close()
+    thread.join(5)
+
+
 @pytest.mark.slow
-def test_16_concurrent_clients_times_50_requests_all_get_right_answers(server, explainer):
+def test_16_concurrent_clients_times_50_requests_all_get_right_answers(notebook_server):
+    server, explainer = notebook_server
     port = server.server_address[1]
     pixels = one_pixels()
     seven_png = digit_png("7")
