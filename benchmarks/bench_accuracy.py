@@ -1,15 +1,26 @@
 """Accuracy and training time of the presets on full MNIST and Fashion-MNIST.
 
-Each preset trains with its own recipe (see ``scratchcnn summary PRESET``) on the
-60,000 training images and is tested on the 10,000 test images. With PyTorch installed,
-the same recipe runs in PyTorch on the CPU as well: same architecture, initial weight
-scheme aside, same optimiser, schedule, batch order, augmentation and thread count. The
-last column is PyTorch's training time over scratchcnn's (above 1: scratchcnn is faster).
+Each preset trains with its own recipe (see ``scratchcnn summary PRESET``; Fashion-MNIST
+takes the preset's ``per_dataset`` changes) on the 60,000 training images, once per seed in
+``--seeds``, and is tested on the 10,000 test images. With PyTorch installed, the same
+recipe runs in PyTorch on the CPU as well: same architecture, initial weight scheme aside,
+same optimiser, schedule, label smoothing, batch order, augmentation and thread count.
+Training time is the time of ``Trainer.fit`` (what ``scratchcnn train`` reports), not
+the loading of the data or the test.
+
+Every seed prints one line with the machine's load average (``os.getloadavg``, 1 minute)
+before it; a table in Markdown follows with, per data set and preset, the mean and the
+range (lowest - highest) over the seeds of the test accuracy and the training time, and
+PyTorch's mean for both. "ratio" is PyTorch's mean time over ours (above 1: scratchcnn
+is faster). Timings on a machine that other processes load are inflated, and with two
+BLAS threads far more than with one (OpenBLAS threads wait for each other), hence
+``--threads``.
 
 ``--ablation`` instead trains a ladder of networks and recipes, from the notebook's network
-trained one image at a time to the ``fast`` preset's recipe, each rung adding one piece
+trained one image at a time to a 32-64-128 BatchNorm network with Adam, the one-cycle
+schedule and random shifts, each rung adding one piece
 (mini-batches, ReLU, more filters, BatchNorm, Adam, the one-cycle schedule, random shifts;
-all mini-batches hold 32 images, where the preset uses 128),
+all mini-batches hold 32 images),
 with the same small budget (one epoch over the first ``--train-images`` training images)
 for each of ``--seeds``; it prints the mean and range of the test accuracy on the full test
 set (or its first ``--test-images``) and the mean training time.
@@ -17,7 +28,8 @@ set (or its first ``--test-images``) and the mean training time.
 Usage::
 
     SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py \\
-        [--presets fast,best] [--datasets mnist,fashion-mnist] [--no-torch] [--threads N]
+        [--presets fast,best] [--datasets mnist,fashion-mnist] [--seeds 0,1,2] \\
+        [--no-torch] [--threads N]
     SCRATCHCNN_DATA=/path/to/data python benchmarks/bench_accuracy.py --ablation \\
         [--train-images 3000] [--test-images 5000] [--seeds 0,1,2] [--rungs 5,6,7,8]
 """
@@ -36,7 +48,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--datasets", default="mnist,fashion-mnist")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch runs")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="override every preset's epochs")
     parser.add_argument(
         "--ablation", action="store_true", help="train the ladder from the notebook's network up"
@@ -47,7 +58,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--test-images", type=int, default=10000, help="ablation: test images (the first ones)"
     )
-    parser.add_argument("--seeds", default="0,1,2", help="ablation: seeds, comma-separated")
+    parser.add_argument("--seeds", default="0,1,2", help="seeds, comma-separated")
     parser.add_argument(
         "--rungs", help="ablation: which rungs to train, numbered from 1, e.g. 5,6,7,8 (all)"
     )
@@ -85,10 +96,8 @@ def train_ours(preset: str, dataset: str, config: TrainConfig) -> tuple[float, f
     test_images, test_labels = datasets.load(dataset, "test")
     model = build_model(preset, seed=config.seed)
     trainer = Trainer(model, config)
-    start = time.perf_counter()
     trainer.fit(images, labels)
-    seconds = time.perf_counter() - start
-    return evaluate(model, test_images, test_labels).accuracy, seconds
+    return evaluate(model, test_images, test_labels).accuracy, trainer.seconds
 
 
 def torch_model(preset: str):
@@ -257,7 +266,7 @@ ABLATION: list[tuple[str, object, dict]] = [
         {**ADAM, "schedule": "onecycle"},
     ),
     (
-        "+ random shifts (2 px): fast recipe, batch 32",
+        "+ random shifts (2 px), batch 32",
         lambda rng: conv_stack_layers(rng, True),
         {**ADAM, "schedule": "onecycle", "shift": 2},
     ),
@@ -298,6 +307,20 @@ def run_ablation() -> int:
     return 0
 
 
+def spread(values: list[float], fmt: str) -> str:
+    """``lowest - highest`` of ``values`` in ``fmt`` (one value when they all agree)."""
+    low, high = format(min(values), fmt), format(max(values), fmt)
+    return low if low == high else f"{low} - {high}"
+
+
+def duration(seconds: float) -> str:
+    """``9.4 s`` or ``2 min 39 s``."""
+    if seconds < 100:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
 def main() -> int:
     print(
         f"CPU {cpu_model()}  threads={ARGS.threads}  numpy {np.__version__}  "
@@ -312,24 +335,74 @@ def main() -> int:
         except ImportError:
             print("PyTorch is not installed: scratchcnn only")
             use_torch = False
-    header = f"{'dataset':<14} {'preset':<8} {'epochs':>6} {'accuracy':>9} {'time':>8}" + (
-        f" {'torch acc':>9} {'torch time':>10} {'ratio':>6}" if use_torch else ""
+    seeds = [int(s) for s in ARGS.seeds.split(",")]
+    header = (
+        f"{'dataset':<14} {'preset':<8} {'seed':>4} {'load':>5} {'accuracy':>9} {'time':>8}"
+        + (f" {'torch acc':>9} {'torch time':>10}" if use_torch else "")
     )
     print(header)
     print("-" * len(header))
+    rows = []
     for dataset in ARGS.datasets.split(","):
         for preset in ARGS.presets.split(","):
-            values = {**PRESETS[preset].recipe(dataset), "seed": ARGS.seed}
-            if ARGS.epochs:
-                values["epochs"] = ARGS.epochs
-            config = TrainConfig(**values)
-            accuracy, seconds = train_ours(preset, dataset, config)
-            line = f"{dataset:<14} {preset:<8} {config.epochs:>6} {accuracy:>9.2%} {seconds:>7.1f}s"
-            if use_torch:
-                torch_accuracy, torch_seconds = train_torch(preset, dataset, config)
-                line += f" {torch_accuracy:>9.2%} {torch_seconds:>9.1f}s {torch_seconds / seconds:>6.2f}"
-            print(line, flush=True)
+            results = []
+            for seed in seeds:
+                values = {**PRESETS[preset].recipe(dataset), "seed": seed}
+                if ARGS.epochs:
+                    values["epochs"] = ARGS.epochs
+                config = TrainConfig(**values)
+                load = os.getloadavg()[0]
+                accuracy, seconds = train_ours(preset, dataset, config)
+                line = (
+                    f"{dataset:<14} {preset:<8} {seed:>4} {load:>5.1f} {accuracy:>9.2%} "
+                    f"{seconds:>7.1f}s"
+                )
+                torch_accuracy = torch_seconds = float("nan")
+                if use_torch:
+                    torch_accuracy, torch_seconds = train_torch(preset, dataset, config)
+                    line += f" {torch_accuracy:>9.2%} {torch_seconds:>9.1f}s"
+                print(line, flush=True)
+                results.append((accuracy, seconds, torch_accuracy, torch_seconds, load))
+            rows.append((dataset, preset, config.epochs, results))
+    print_table(rows, use_torch, seeds)
     return 0
+
+
+def print_table(rows: list, use_torch: bool, seeds: list[int]) -> None:
+    """The README's table: mean and range over the seeds, PyTorch's means."""
+    print(
+        f"\nMarkdown, {len(seeds)} seed{'s' if len(seeds) != 1 else ''} "
+        f"({', '.join(map(str, seeds))}):\n"
+    )
+    columns = ["data set", "preset", "epochs", "test accuracy (mean)", "lowest - highest"]
+    columns += ["training time (mean)", "lowest - highest", "load"]
+    if use_torch:
+        columns += ["PyTorch accuracy", "PyTorch time", "ratio"]
+    print("| " + " | ".join(columns) + " |")
+    print("| --- | --- |" + " ---: |" * (len(columns) - 2))
+    names = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+    for dataset, preset, epochs, results in rows:
+        accuracy, seconds, torch_accuracy, torch_seconds, load = (
+            [r[k] for r in results] for k in range(5)
+        )
+        cells = [
+            names.get(dataset, dataset),
+            f"`{preset}`",
+            str(epochs),
+            f"{np.mean(accuracy):.2%}",
+            spread([100 * a for a in accuracy], ".2f") + "%",
+            duration(float(np.mean(seconds))),
+            spread(seconds, ".1f") + " s",
+            spread(load, ".1f"),
+        ]
+        if use_torch:
+            mean_torch = float(np.mean(torch_seconds))
+            cells += [
+                f"{np.mean(torch_accuracy):.2%}",
+                duration(mean_torch),
+                f"{mean_torch / np.mean(seconds):.2f}",
+            ]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

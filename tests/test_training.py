@@ -233,6 +233,14 @@ def test_presets_build_and_map_a_digit_to_ten_scores(name):
         TrainConfig(**PRESETS[name].recipe(dataset))  # the recipes themselves are valid
 
 
+@pytest.mark.parametrize(("name", "fused"), [("fast", 2), ("best", 2)])
+def test_speed_presets_pool_before_batch_norm_so_the_engine_fuses_their_blocks(name, fused):
+    from scratchcnn.fusion import ConvPool, plan
+
+    steps = plan(build_model(name, seed=0).layers)
+    assert sum(isinstance(step, ConvPool) for step in steps) == fused
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
