@@ -804,12 +804,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "使用 ReLU 的 LeNet-5：两个 5x5 卷积层和三个全连接层",
     },
     "cli.preset.fast": {
-        "en": "three conv/BatchNorm/ReLU blocks (32-64-128 channels), two epochs: 99% in a minute",
-        "zh": "三个 卷积/BatchNorm/ReLU 块（32-64-128 通道），训练两轮：一分钟内达到 99%",
+        "en": "two conv/ReLU/pool/BatchNorm blocks (16-32 channels), one epoch: 99% in seconds",
+        "zh": "两个 卷积/ReLU/池化/BatchNorm 块（16-32 通道），训练一轮：几秒内达到 99%",
     },
     "cli.preset.best": {
-        "en": "the same blocks with dropout, six epochs of random shifts: the most accurate",
-        "zh": "同样的块加上 dropout，六轮随机平移训练：准确率最高",
+        "en": "three conv blocks (32-64-128 channels), three epochs of 1-pixel shifts: 99.5%",
+        "zh": "三个卷积块（32-64-128 通道），三轮 1 像素随机平移训练：99.5%",
     },
     # data
     "cli.data.help": {
