@@ -20,50 +20,27 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
+import http.client
+import io
+import json
 import os
+import subprocess
+import sys
+import threading
+import time
+from importlib import resources
 
-# The benchmark measures what OpenBLAS picks by itself; see bench_engine.py.
-for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_name, None)
+import machine
 
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from importlib import resources  # noqa: E402
+# The benchmark measures what OpenBLAS picks by itself.
+machine.use_the_users_blas()
 
 import numpy as np  # noqa: E402
 
 from scratchcnn.explain import DigitExplainer  # noqa: E402
 from scratchcnn.images import load_image_as_mnist  # noqa: E402
 from scratchcnn.persistence import load  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def blas_core() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (no threadpoolctl)"
-    cores = [
-        i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"
-    ]
-    return cores[0] if cores else "unknown"
 
 
 def digit_png() -> bytes:
@@ -147,9 +124,7 @@ def main() -> int:
     base = float(np.median(times)) * 1e3
     fastest = float(np.min(times)) * 1e3
 
-    print(
-        f"CPU {cpu_model()}, {os.cpu_count()} logical cores, numpy {np.__version__}, BLAS kernels {blas_core()}"
-    )
+    print(machine.describe())
     print(
         f"baseline: DigitExplainer.explain in-process, median {base:.2f} ms, fastest {fastest:.2f} ms"
     )
