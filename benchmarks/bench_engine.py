@@ -18,10 +18,12 @@ a single round, a measure of how much the machine wandered meanwhile. A last lin
 the matrix products of the larger network's training step alone, in the shapes the engine
 hands them to BLAS: the floor of that step, which BLAS, not scratchcnn, decides.
 
-Every run prints the CPU model and the kernel family OpenBLAS chose, so figures from
-different machines can be read side by side. The process measures as users run: it
-removes ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` from its own environment before
-NumPy loads OpenBLAS (some machines set them and force older kernels).
+Every run prints the CPU model and the kernel family OpenBLAS chose (at the start and
+again, with the load average then, at the end), so figures from different machines can
+be read side by side. The process measures as users run: it removes
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` from its own environment before NumPy
+loads OpenBLAS (some machines set them and force older kernels; see
+``benchmarks/machine.py``).
 
 Usage::
 
@@ -39,9 +41,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import sys
 import time
+
+import machine
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,8 +67,7 @@ ARGS = parse_args()
 # BLAS reads its thread count and kernel choice when NumPy is first imported.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
-for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(var, None)
+machine.use_the_users_blas()
 if ARGS.blas_core:
     os.environ["OPENBLAS_CORETYPE"] = ARGS.blas_core
 
@@ -291,30 +293,6 @@ def step_against_floor(step, products: list, seconds: float, rounds: int):
     return best_step, best_floor, min(ratios), max(ratios)
 
 
-def cpu_model() -> str:
-    """The CPU's model name as the operating system reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def blas_core() -> str:
-    """The kernel family OpenBLAS chose (needs threadpoolctl), else what was asked for."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return os.environ.get("OPENBLAS_CORETYPE", "default")
-    cores = [
-        i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"
-    ]
-    return cores[0] if cores else "unknown"
-
-
 def main() -> int:
     cases = [
         ("notebook", notebook_network, torch_notebook_network, 1),
@@ -326,11 +304,10 @@ def main() -> int:
     torch_version = torch.__version__ if torch is not None else "not installed"
     thread_counts = sorted({1, min(2, ARGS.threads)})
     our_threads = thread_counts if limit_threads is not None else [ARGS.threads]
-    machine = f"CPU {cpu_model()}, {os.cpu_count()} cores; BLAS kernels {blas_core()}"
-    print(machine)
+    print(machine.describe())
     print(
         f"each side at its best of {thread_counts} threads (scratchcnn: {our_threads}; t: the"
-        f" winner)  numpy {np.__version__}  torch {torch_version}  python {sys.version.split()[0]}"
+        f" winner)  torch {torch_version}  python {sys.version.split()[0]}"
     )
     header = (
         f"{'network':<9} {'batch':>5} {'mode':<6} {'scratchcnn img/s':>17} {'t':>2}"
@@ -359,7 +336,7 @@ def main() -> int:
                 flush=True,
             )
     if ("larger", 128, "train") not in results:
-        print(machine)
+        print(machine.describe())
         return 0
     _, threads, theirs_ms = results["larger", 128, "train"]
     with with_our_threads(threads):
@@ -376,7 +353,7 @@ def main() -> int:
         f" {step_ms / floor_ms:.2f} (per round {low:.2f} - {high:.2f}); PyTorch's step"
         f" {theirs_ms:.1f} ms"
     )
-    print(machine)
+    print(machine.describe())
     return 0
 
 

@@ -19,17 +19,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
 
-# Benchmarks take OpenBLAS's own choice of kernels for this CPU (see bench_engine.py).
-for _variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_variable, None)
+import machine
 
-import platform  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
+# Benchmarks take OpenBLAS's own choice of kernels for this CPU.
+machine.use_the_users_blas()
 
 import numpy as np  # noqa: E402
 
@@ -60,28 +58,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clean", type=int, default=500, help="clean test digits to score")
     parser.add_argument("--show", help="write a sheet of the misread photos to this PNG")
     return parser.parse_args()
-
-
-def machine() -> str:
-    """The CPU model and the BLAS library and kernel family NumPy uses."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    blas = "unknown BLAS"
-    try:
-        from threadpoolctl import threadpool_info
-
-        for pool in threadpool_info():
-            if pool.get("user_api") == "blas":
-                blas = (
-                    f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('architecture')})"
-                )
-    except ImportError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs; {blas}"
 
 
 def baseline_mnist(path: Path) -> np.ndarray:
@@ -134,7 +110,7 @@ def score(model, paths: list[Path], labels: np.ndarray, read) -> tuple[np.ndarra
 
 def main() -> None:
     args = parse_args()
-    print(f"machine: {machine()}")
+    print(machine.describe())
     model = load(args.model)
     images, labels = datasets.load(args.dataset, "test")
     print(
@@ -179,8 +155,10 @@ def main() -> None:
             input_sheet(wrong).save(args.show)
             print(f"misread photos: {args.show}")
 
-        clean_paths = []
         count = min(args.clean, len(images))
+        if count <= 0:
+            return
+        clean_paths = []
         from PIL import Image
 
         for i in range(count):

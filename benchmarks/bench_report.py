@@ -26,6 +26,8 @@ import os
 import resource
 import time
 
+import machine
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,12 +43,9 @@ def parse_args() -> argparse.Namespace:
 ARGS = parse_args()
 # OpenBLAS reads these when NumPy is first imported: its own CPU detection decides the
 # kernels, with the thread count asked for.
-for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(var, None)
+machine.use_the_users_blas()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
-
-import numpy as np  # noqa: E402
 
 from scratchcnn import datasets  # noqa: E402
 from scratchcnn.training import evaluate  # noqa: E402
@@ -57,20 +56,8 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def blas_core() -> str:
-    """The BLAS library and kernel family in use (needs threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    for pool in threadpool_info():
-        if pool.get("user_api") == "blas":
-            return f"{pool.get('internal_api')} {pool.get('architecture')}, {pool.get('num_threads')} threads"
-    return "unknown"
-
-
 def main() -> int:
-    from scratchcnn.report import analyse, machine_description, render_html, report_figures
+    from scratchcnn.report import analyse, render_html, report_figures
 
     if ARGS.model:
         from scratchcnn.persistence import load
@@ -83,8 +70,7 @@ def main() -> int:
         model = build_model("best", seed=0)
         name = "best (random initial weights)"
     images, labels = datasets.load(ARGS.dataset, "test", ARGS.data_dir)
-    machine = machine_description("en")
-    print(f"CPU: {machine['cpu']}, {machine['cores']}; NumPy {np.__version__}; BLAS {blas_core()}")
+    print(machine.describe())
     print(f"model: {name}; {ARGS.dataset} test, {len(images):,} images")
 
     start = time.perf_counter()

@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+import machine
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,8 +45,7 @@ def parse_args() -> argparse.Namespace:
 
 ARGS = parse_args()
 # BLAS reads these when NumPy is first imported; let OpenBLAS detect the CPU by itself.
-for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(var, None)
+machine.use_the_users_blas()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
@@ -114,37 +115,9 @@ def best_times(functions: list[Callable[[], np.ndarray]], rounds: int) -> list[f
     return best
 
 
-def cpu_model() -> str:
-    """The CPU's model name, from /proc/cpuinfo where there is one."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown CPU"
-
-
-def blas_core() -> str:
-    """The kernel family OpenBLAS chose (needs threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (no threadpoolctl)"
-    cores = [
-        i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"
-    ]
-    return cores[0] if cores else "unknown"
-
-
 def main() -> int:
-    print(
-        f"CPU {cpu_model()}  threads={ARGS.threads}  numpy {np.__version__}  "
-        f"BLAS kernels {blas_core()}  batch {ARGS.batch}"
-    )
+    print(machine.describe())
+    print(f"threads={ARGS.threads}  batch {ARGS.batch}")
     header = f"{'layer':<24} {'version':<28} {'time':>10} {'vs loops':>9}"
     print(header)
     print("-" * len(header))

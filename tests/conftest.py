@@ -29,6 +29,18 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return cache
 
 
+@pytest.fixture(autouse=True)
+def english_by_default(monkeypatch: pytest.MonkeyPatch):
+    """Every test starts in English whatever the machine's locale, and leaves it so."""
+    from scratchcnn import i18n
+
+    for variable in i18n.LANGUAGE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
 def _shared_data_dir(name: str) -> Path:
     root = os.environ.get("SCRATCHCNN_DATA")
     if not root:

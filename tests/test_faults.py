@@ -58,10 +58,10 @@ def test_sigkill_at_random_moments_never_leaves_a_bad_checkpoint(tmp_path):
 
     Most kills come a random number of epochs into a run plus a random few milliseconds,
     so they land in training steps and in checkpoint writes alike; some come during
-    start-up. Each run is killed after at most 12 epochs, so the 100 epochs take many
-    kills, however fast or slow the machine is.
+    start-up. Each run is killed after at most 6 epochs, so the 48 epochs take at least
+    seven kills, however fast or slow the machine is.
     """
-    epochs = 100
+    epochs = 48
     out = tmp_path / "model.npz"
     ckpt = tmp_path / "model.ckpt.npz"
     rng = random.Random(2024)
@@ -76,7 +76,7 @@ def test_sigkill_at_random_moments_never_leaves_a_bad_checkpoint(tmp_path):
         if rng.random() < 0.2:
             time.sleep(rng.uniform(0.0, 0.3))
         else:
-            wanted, seen = rng.randint(1, 12), 0
+            wanted, seen = rng.randint(1, 6), 0
             for line in process.stdout:
                 seen += line.startswith("epoch ")
                 if seen >= wanted:
@@ -92,7 +92,7 @@ def test_sigkill_at_random_moments_never_leaves_a_bad_checkpoint(tmp_path):
         if ckpt.exists():
             state = load_checkpoint(ckpt).training_state  # always loads
             assert 1 <= state["epoch"] <= epochs
-    assert kills >= 8, f"only {kills} kills landed before training finished"
+    assert kills >= 7, f"only {kills} kills landed before training finished"
     assert out.exists(), "training never finished"
     # Every kill lost at most an unfinished epoch, and resuming replays it exactly.
     assert_same_weights(load(out).state_dict(), uninterrupted_weights(tmp_path, epochs))

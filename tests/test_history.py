@@ -68,14 +68,14 @@ def test_train_keeps_history_and_test_metrics_and_summary_tells_the_story(tmp_pa
     assert main(["summary", str(model_path)]) == 0
     shown = capsys.readouterr().out
     assert "preset: classic" in shown and "dataset: mnist-sample" in shown
-    assert "trained: 2 epochs in" in shown and "first 600 images" in shown
+    assert "trained on mnist-sample: 2 epochs in" in shown and "first 600 images" in shown
     table = shown[shown.index("epoch    loss") :].splitlines()
     assert table[1].split()[:3] == [
         "1",
         f"{history[0]['loss']:.4f}",
         f"{history[0]['accuracy']:.2%}",
     ]
-    assert f"accuracy {test['accuracy']:.2%}" in shown and "(1,000 images)" in shown
+    assert f"accuracy {test['accuracy']:.2%}" in shown and "on 1,000 images" in shown
 
 
 def test_summary_of_a_model_without_history(tmp_path, capsys):
@@ -83,7 +83,7 @@ def test_summary_of_a_model_without_history(tmp_path, capsys):
     model = Sequential([Flatten(), Dense(784, 10, rng=0)], input_shape=(28, 28, 1))
     save(model, path)
     assert main(["summary", str(path)]) == 0
-    assert "no training history in this file" in capsys.readouterr().out
+    assert "the file records no training history" in capsys.readouterr().out
 
 
 def test_history_rows_survive_a_save(tmp_path):

@@ -175,6 +175,53 @@ def test_ruled_lines_are_removed(clean_two: np.ndarray) -> None:
     assert correlation(out, clean_two) > 0.93
 
 
+def broken_lines(height: int, width: int, start: int, slope: float) -> np.ndarray:
+    """Darkness of tilted 3 px ruled lines, 38 px apart from row ``start``, from column 30
+    (the desk's edge) to the right border, in pieces of 60 px 4 px apart, each dark (0.45)
+    for 40 px then pale (0.2) for 20: no unbroken piece is longer than 15% of the width."""
+    lines = np.zeros((height, width), dtype=np.float32)
+    cols = np.arange(30, width)
+    phase = (cols - 30) % 64
+    level = np.select([phase < 40, phase < 60], [0.45, 0.2], 0.0).astype(np.float32)
+    for first in range(start, height, 38):
+        rows = np.round(first + slope * cols).astype(int)
+        for dy in range(3):
+            ok = (rows + dy >= 0) & (rows + dy < height)
+            lines[rows[ok] + dy, cols[ok]] = level[ok]
+    return lines
+
+
+def test_broken_lines_ending_at_the_desk_are_found_by_position(clean_two: np.ndarray) -> None:
+    height, width = 300, 400
+    lines = broken_lines(height, width, 20, -0.05)
+    mask = lines > 0.1
+    assert not ruled_lines(mask).any()  # ending short of the left side: not a ruled line
+    mask[:, :30] = True  # unless it ends at the desk
+    found = ruled_lines(mask)
+    assert found[lines > 0].mean() > 0.95  # every piece, dark or pale
+    ink = two_ink()
+    paper = np.full((height, width), 0.85, dtype=np.float32) * (1 - lines)
+    gray = photo_of(ink, paper)
+    gray[:, :30] = 0.12  # the desk along the left edge: no line touches the border
+    out = mnist_from_grayscale(gray)
+    assert correlation(out, clean_two) > 0.93
+
+
+def test_a_long_thin_stroke_is_no_ruled_line() -> None:
+    # A "7" drawn with a thin pen: its bar crosses 80% of the canvas but not the sides.
+    image = Image.new("L", (400, 300), 0)
+    pen = ImageDraw.Draw(image)
+    pen.line([(40, 60), (360, 66)], fill=255, width=3)
+    pen.line([(360, 66), (200, 260)], fill=255, width=3)
+    mask = np.asarray(image) > 127
+    assert not ruled_lines(mask).any()
+    # The same bar reaching both sides is a line, and the diagonal stroke stays.
+    pen.line([(0, 59), (400, 67)], fill=255, width=3)
+    mask = np.asarray(image) > 127
+    found = ruled_lines(mask)
+    assert found[:, :30].sum() >= 2 * 30 and found[150:].sum() == 0
+
+
 def test_a_digit_drawn_across_a_ruled_line_keeps_its_stroke() -> None:
     gray = np.full((200, 300), 0.9, dtype=np.float32)
     gray[98:101, :] = 0.5  # a line across the page

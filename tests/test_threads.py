@@ -45,3 +45,30 @@ def test_without_threadpoolctl_the_error_names_the_package(monkeypatch):
         limit_threads(2)
     assert "pip install threadpoolctl" in str(caught.value)
     assert blas_threads() is None
+
+
+def test_threads_option_caps_blas_while_the_command_runs(tmp_path, monkeypatch, capsys):
+    import scratchcnn.training
+    from scratchcnn.cli import main
+    from scratchcnn.persistence import save
+    from scratchcnn.presets import build_model
+    from scratchcnn.threads import blas_threads
+
+    path = tmp_path / "m.npz"
+    save(build_model("classic"), path)
+    original = scratchcnn.training.evaluate
+    seen = []
+
+    def evaluate_and_count(*args, **kwargs):
+        seen.append(blas_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scratchcnn.training, "evaluate", evaluate_and_count)
+    before = blas_threads()
+    argv = ["evaluate", str(path), "--dataset", "mnist-sample", "--json", "--threads", "1"]
+    assert main(argv) == 0
+    assert seen == [1]
+    assert blas_threads() == before  # restored after the command
+    capsys.readouterr()
+    assert main(["train", "--help"]) == 0
+    assert "--threads" in capsys.readouterr().out

@@ -7,12 +7,29 @@ class, and its metadata names those classes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scratchcnn.errors import ModelFileError
 
 if TYPE_CHECKING:
     from scratchcnn.model import Sequential
+
+#: Data sets cut from another one's images: a model trained on either meets the other fairly.
+SAME_IMAGES = {"mnist-sample": "mnist"}
+
+
+def other_training_dataset(metadata: dict[str, Any], dataset: str) -> str | None:
+    """The data set a model was trained on, if it is not ``dataset``; else None.
+
+    ``metadata`` is the model's (``metadata["dataset"]``); a model that records no data
+    set gives None. ``mnist-sample`` counts as ``mnist``: its digits are MNIST's.
+    """
+    trained = metadata.get("dataset")
+    if not isinstance(trained, str) or not trained:
+        return None
+    if SAME_IMAGES.get(trained, trained) == SAME_IMAGES.get(dataset, dataset):
+        return None
+    return trained
 
 
 def check_model_fits(
@@ -28,14 +45,20 @@ def check_model_fits(
     shape = tuple(model.input_shape or input_shape)
     if shape != input_shape:
         raise ModelFileError(
-            f"{source}: the model takes inputs of shape {shape}, not {input_shape} ({data})"
+            message_key="error.fit.input_shape",
+            source=source,
+            shape=shape,
+            expected=input_shape,
+            data=data,
         )
     try:
         output = model.output_shapes(input_shape)[-1]
     except ValueError as exc:
-        raise ModelFileError(f"{source}: the model cannot take {data}: {exc}") from None
+        raise ModelFileError(
+            message_key="error.fit.cannot_take", source=source, data=data, reason=exc
+        ) from None
     if len(output) != 1:
-        raise ModelFileError(f"{source}: the model outputs shape {output}, not class scores")
+        raise ModelFileError(message_key="error.fit.not_scores", source=source, shape=output)
     classes = output[0]
     names = model.metadata.get("class_names")
     if names is None:
@@ -44,6 +67,6 @@ def check_model_fits(
         raise ModelFileError(f"{source}: metadata 'class_names' is not a list of strings")
     if len(names) != classes:
         raise ModelFileError(
-            f"{source}: metadata names {len(names)} classes, the model outputs {classes}"
+            message_key="error.fit.class_names", source=source, names=len(names), classes=classes
         )
     return names

@@ -19,7 +19,10 @@ same to any PNG or JPEG:
    ``1 - gray / B``: the fraction of the local paper's light that the ink absorbs;
 4. threshold the darkness with Otsu's method (the level that best splits the histogram
    in two classes), never below :data:`MIN_INK`;
-5. remove ruled lines: thin, long, straight runs of ink that cross the whole picture;
+5. remove ruled lines: thin, straight, parallel lines that cross the whole picture,
+   found by their fitted position (a slope and an offset) on ink fainter than the
+   threshold, so that a line broken into pieces (pale, cut by the digit, in a shadow)
+   or ending at the desk beyond the paper is found all the same;
 6. keep the digit: the connected ink components that do not touch the picture's border
    (shadows, ruled lines and paper edges do) and are thicker than a ruled line (pieces
    of lines are left over where a line meets the digit), leaving out specks smaller than
@@ -48,7 +51,6 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from scratchcnn.errors import ScratchCNNError
-from scratchcnn.i18n import tr
 
 __all__ = [
     "BACKGROUND_WINDOW",
@@ -101,10 +103,18 @@ MIN_INK = 0.2
 MIN_PART = 0.08
 #: Thickest ruled line, as a fraction of the shorter side (digit strokes are thicker).
 LINE_THICKNESS = 0.012
-#: How much of the picture's width a ruled line crosses.
-LINE_SPAN = 0.75
-#: The shortest unbroken piece by which a ruled line is found, as a fraction of the width.
-LINE_SEED = 0.2
+#: Ruled lines are traced on the ink darker than this fraction of the threshold.
+FAINT_LINE = 0.5
+#: The steepest ruled line looked for, in rows per column (about 10 degrees).
+LINE_TILT = 0.18
+#: How much of the picture's width a ruled line's thin pixels cover (it may be broken).
+LINE_THIN = 0.4
+#: How much of the width the line holds ink across: its own, or ink it runs into (a
+#: digit's stroke, the desk beyond the paper's edge).
+LINE_SPAN = 0.9
+#: A ruled line reaches the picture's sides: it holds ink within this fraction of the
+#: width from each (a digit's long stroke stops short of the sides).
+LINE_END = 0.03
 
 ImageSource = str | os.PathLike[str] | BinaryIO
 
@@ -189,7 +199,7 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
     from PIL import ImageOps, UnidentifiedImageError
 
     if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
-        raise ScratchCNNError(f"{path}: is a folder, not an image")
+        raise ScratchCNNError(message_key="error.image.folder", path=path)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too.
@@ -197,24 +207,22 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
             with image_module.open(path) as image:
                 frames = getattr(image, "n_frames", 1)
                 if frames > 1:
-                    raise ScratchCNNError(tr("images.frames", source=path, frames=frames))
+                    raise ScratchCNNError(message_key="images.frames", source=path, frames=frames)
                 file_format = image.format
                 image.draft("L", (MAX_WORKING_SIZE, MAX_WORKING_SIZE))
                 image = ImageOps.exif_transpose(image)
                 gray = _to_gray(image, file_format)
     except FileNotFoundError:
-        raise ScratchCNNError(f"{path}: no such file") from None
+        raise ScratchCNNError(message_key="error.no_such_file", path=path) from None
     except UnidentifiedImageError:
-        raise ScratchCNNError(
-            f"{path}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF...)"
-        ) from None
+        raise ScratchCNNError(message_key="error.image.unknown", path=path) from None
     except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
         limit = image_module.MAX_IMAGE_PIXELS
-        raise ScratchCNNError(tr("images.too_large", source=path, limit=limit)) from None
+        raise ScratchCNNError(message_key="images.too_large", source=path, limit=limit) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         if "truncated" in str(exc) or isinstance(exc, EOFError):
-            raise ScratchCNNError(tr("images.truncated", source=path)) from None
-        raise ScratchCNNError(f"{path}: damaged or unreadable image: {exc}") from None
+            raise ScratchCNNError(message_key="images.truncated", source=path) from None
+        raise ScratchCNNError(message_key="error.image.damaged", path=path, reason=exc) from None
     if max(gray.shape) > MAX_WORKING_SIZE:
         factor = MAX_WORKING_SIZE / max(gray.shape)
         size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
@@ -265,7 +273,7 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
     errors. Raises :class:`ScratchCNNError` when no digit stands out from the paper."""
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or min(gray.shape) == 0:
-        raise ScratchCNNError(f"{source}: expected a 2-D gray image, got shape {gray.shape}")
+        raise ScratchCNNError(message_key="images.not_2d", source=source, shape=gray.shape)
     darkness = ink_darkness(gray)
     # Strokes are wider than a pixel, noise is not: the contrast is measured on 3x3 means.
     contrast = float(_mean_filter(darkness, 3).max())
@@ -274,12 +282,14 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
             f"{source}: no digit found: the image is blank (contrast {contrast:.3f})",
             hint="draw a dark digit on a light background or a light one on a dark background",
         )
-    mask = darkness > max(otsu_threshold(darkness), min(MIN_INK, contrast / 2))
-    lines = ruled_lines(mask)
+    threshold = max(otsu_threshold(darkness), min(MIN_INK, contrast / 2))
+    mask = darkness > threshold
+    # Pale ruled lines are partly lighter than the threshold: they are traced on fainter ink.
+    lines = ruled_lines(darkness > FAINT_LINE * threshold)
     mask &= ~lines
     digit_mask = _digit_components(mask)
     if not digit_mask.any():
-        raise ScratchCNNError(tr("images.no_ink", source=source))
+        raise ScratchCNNError(message_key="images.no_ink", source=source)
     keep = _dilate(digit_mask, 2) & ~_dilate(lines, 1)
     ink = np.where(keep, darkness, np.float32(0))
     ink /= float(ink.max())
@@ -300,7 +310,7 @@ def preprocess_grayscale(gray: np.ndarray, source: str = "image") -> Preprocesse
     digit = np.clip(_resize(digit, size), 0.0, 1.0)
     peak = float(digit.max())
     if peak <= 0.0:
-        raise ScratchCNNError(f"{source}: no digit found: the marks are too faint")
+        raise ScratchCNNError(message_key="images.too_faint", source=source)
     digit /= peak
     box = (rows.start, cols.start, rows.stop, cols.stop)
     return Preprocessed(gray=gray, box=box, digit=_centre(digit))
@@ -493,11 +503,15 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
 def ruled_lines(mask: np.ndarray) -> np.ndarray:
     """The pixels of ``mask`` that belong to ruled lines, horizontal or vertical.
 
-    A ruled line is thin (at most :data:`LINE_THICKNESS` of the shorter side across),
-    straight, and crosses the picture: some unbroken piece of it touching the left or
-    right border is at least :data:`LINE_SEED` of the width long, and the thin pixels
-    along the straight line fitted to that piece span :data:`LINE_SPAN` of the width.
-    Where a digit's stroke crosses the line the stroke is thick, so it stays.
+    A ruled line is thin (at most :data:`LINE_THICKNESS` of the shorter side across, but
+    longer along), straight, and crosses the picture. The lines of a page are parallel:
+    their common slope (up to :data:`LINE_TILT`) is the one along which the thin pixels
+    pile up most; each band of offsets along it whose thin pixels cover
+    :data:`LINE_THIN` of the width is a line, refitted on its own pixels, and kept when it
+    crosses the picture (:data:`LINE_SPAN`, :data:`LINE_END`). The line may be broken
+    (faint, or cut by a digit or a shadow): it is found by its position, not by a
+    connected piece. Where a digit's stroke crosses the line the stroke is thick, so it
+    stays.
     """
     thickest = _line_thickness(mask)
     return _horizontal_lines(mask, thickest) | _horizontal_lines(mask.T, thickest).T
@@ -509,31 +523,80 @@ def _line_thickness(mask: np.ndarray) -> int:
 
 
 def _horizontal_lines(mask: np.ndarray, thickest: int) -> np.ndarray:
+    """The ruled lines of :func:`ruled_lines` that run along the rows of ``mask``."""
     width = mask.shape[1]
     # Thin across (vertical run) but long along (horizontal run): a crossing vertical line
     # (a margin) does not join the horizontal ones.
     thin = mask & (_run_lengths(mask.T).T <= thickest) & (_run_lengths(mask) > thickest)
     lines = np.zeros_like(mask)
-    if not thin.any():
+    rows, cols = np.nonzero(thin)
+    if len(rows) < LINE_THIN * width:
         return lines
-    labels, count = label_components(thin)
-    rows, cols = np.nonzero(labels)
-    owner = labels[rows, cols]
-    left = np.full(count + 1, width)
-    right = np.full(count + 1, -1)
-    np.minimum.at(left, owner, cols)
-    np.maximum.at(right, owner, cols)
-    touches_side = (left == 0) | (right == width - 1)
-    seeds = np.flatnonzero(touches_side & (right - left + 1 >= LINE_SEED * width))
-    for seed in seeds:
-        mine = owner == seed
-        slope, intercept = np.polyfit(cols[mine], rows[mine], 1)
-        offset = rows - (slope * cols + intercept)
-        reach = np.abs(offset[mine]).max() + 1.0
-        along = np.abs(offset) <= reach
-        if np.ptp(cols[along]) + 1 >= LINE_SPAN * width:
+    slope = _dominant_slope(rows, cols, width)
+    offsets = np.rint(rows - slope * cols).astype(np.intp)
+    offsets -= offsets.min()
+    # Which columns hold thin ink in each band of `thickest` offsets along that slope.
+    occupied = np.zeros((int(offsets.max()) + thickest, width), dtype=bool)
+    occupied[offsets, cols] = True
+    band = occupied.copy()
+    for shift in range(1, thickest):
+        band[:-shift] |= occupied[shift:]
+    candidate = np.concatenate([[False], band.sum(axis=1) >= LINE_THIN * width, [False]])
+    starts = np.flatnonzero(candidate[1:] & ~candidate[:-1])
+    stops = np.flatnonzero(~candidate[1:] & candidate[:-1])
+    half = thickest / 2 + 1
+    for start, stop in zip(starts, stops):
+        mine = (offsets >= start) & (offsets < stop + thickest - 1)
+        line_slope, intercept = np.polyfit(cols[mine], rows[mine], 1)
+        distance = np.abs(rows - (line_slope * cols + intercept))
+        # As wide as the line's own pixels lie from its centre (a few strays aside).
+        reach = min(half, float(np.quantile(distance[mine], 0.95)) + 0.5)
+        along = distance <= reach
+        if _crosses(mask, line_slope, intercept, reach):
             lines[rows[along], cols[along]] = True
     return lines
+
+
+def _dominant_slope(rows: np.ndarray, cols: np.ndarray, width: int) -> float:
+    """The slope (rows per column, at most :data:`LINE_TILT`) along which the points
+    (``rows``, ``cols``) pile up most: the one whose offsets ``row - slope * col`` have the
+    peakiest histogram (largest sum of squared counts). Searched coarse (4-pixel bins,
+    slopes 4/width apart), then fine (1-pixel bins, slopes 1/width apart: the offset moves
+    by at most a pixel across the picture)."""
+
+    def peakiness(slope: float, bin_size: int) -> float:
+        offsets = rows - slope * cols
+        bins = np.floor((offsets - offsets.min()) / bin_size).astype(np.intp)
+        counts = np.bincount(bins)
+        return float(counts @ counts)
+
+    step = 1.0 / width
+    coarse = np.arange(-LINE_TILT, LINE_TILT + step, 4 * step)
+    best = coarse[np.argmax([peakiness(s, 4) for s in coarse])]
+    fine = best + step * np.arange(-4, 5)
+    return float(fine[np.argmax([peakiness(s, 1) for s in fine])])
+
+
+def _crosses(mask: np.ndarray, slope: float, intercept: float, half: float) -> bool:
+    """Whether the band of ``half`` rows either side of the line ``row = slope * col +
+    intercept`` crosses the picture: it holds ink (the line's own, or ink it runs into:
+    strokes, the desk beyond the paper) in :data:`LINE_SPAN` of the columns, and its
+    first and last :data:`LINE_END` of the columns are not blank. Where the line leaves the
+    picture through the top or bottom, it counts as continuing."""
+    height, width = mask.shape
+    cols = np.arange(width)
+    centre = slope * cols + intercept
+    reach = int(np.ceil(half))
+    inked = np.zeros(width, dtype=bool)
+    inside = np.zeros(width, dtype=bool)
+    for shift in range(-reach, reach + 1):
+        row = np.rint(centre + shift).astype(np.intp)
+        ok = (row >= 0) & (row < height)
+        inside |= ok
+        inked[ok] |= mask[row[ok], cols[ok]]
+    inked |= ~inside
+    end = max(1, round(LINE_END * width))
+    return bool(inked.mean() >= LINE_SPAN and inked[:end].any() and inked[-end:].any())
 
 
 def _digit_components(mask: np.ndarray) -> np.ndarray:

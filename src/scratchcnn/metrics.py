@@ -57,13 +57,18 @@ def precision_recall_f1(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return precision, recall, f1
 
 
-def format_confusion(confusion: np.ndarray, class_names: list[str]) -> str:
-    """The confusion matrix as an aligned text table (rows: true class, columns: predicted)."""
+def format_confusion(
+    confusion: np.ndarray, class_names: list[str], corner: str = "true \\ predicted"
+) -> str:
+    """The confusion matrix as an aligned text table (rows: true class, columns: predicted).
+
+    ``corner`` labels the top-left cell (the command line passes it in its language).
+    """
     from scratchcnn.tables import format_table
 
     short = [name if len(name) <= 8 else name[:7] + "." for name in class_names]
     width = max(5, max(len(s) for s in short))
-    rows = [["true \\ predicted", *(s.rjust(width) for s in short)]]
+    rows = [[corner, *(s.rjust(width) for s in short)]]
     for name, counts in zip(short, confusion):
         rows.append([name, *(int(c) for c in counts)])
     return format_table(rows, "l" + "r" * len(short), gap=1)

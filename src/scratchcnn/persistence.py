@@ -200,9 +200,7 @@ def load_checkpoint(path: PathLike) -> Checkpoint:
     with _open_archive(path) as archive:
         header = _read_header(path, archive)
         if header["format"] != CHECKPOINT_FORMAT:
-            raise ModelFileError(
-                f"{path}: is a model file, not a training checkpoint (it has no optimiser state)"
-            )
+            raise ModelFileError(message_key="error.model.not_checkpoint", path=path)
         arrays = _read_arrays(path, archive, header)
     model = _build_model(path, header, arrays)
     _restore_layer_generators(path, model, header.get("layer_generators", []))
@@ -266,13 +264,17 @@ class _Archive:
 
 def _open_archive(path: PathLike) -> _Archive:
     if os.path.isdir(path):
-        raise ModelFileError(f"{path}: is a folder, not a model file")
+        raise ModelFileError(message_key="error.model.folder", path=path)
     try:
         handle = open(path, "rb")
     except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
+        raise ModelFileError(
+            message_key="error.no_such_file", hint_key="error.model.missing.hint", path=path
+        ) from None
     except OSError as exc:
-        raise ModelFileError(f"{path}: cannot open: {exc.strerror or exc}") from None
+        raise ModelFileError(
+            message_key="error.cannot_open", path=path, reason=exc.strerror or exc
+        ) from None
     start = b""
     try:
         start = handle.read(8)
@@ -280,29 +282,31 @@ def _open_archive(path: PathLike) -> _Archive:
         zipped = zipfile.ZipFile(handle)
     except (OSError, *_ZIP_DIRECTORY_ERRORS) as exc:
         handle.close()
-        raise ModelFileError(_not_zip_message(path, start, exc)) from None
+        raise _not_zip_error(path, start, exc) from None
     return _Archive(handle, zipped)
 
 
-def _not_zip_message(path: PathLike, start: bytes, exc: BaseException) -> str:
+def _not_zip_error(path: PathLike, start: bytes, exc: BaseException) -> ModelFileError:
     if isinstance(exc, OSError) and not isinstance(exc, zipfile.BadZipFile):
-        return f"{path}: cannot read: {exc.strerror or exc}"
+        return ModelFileError(
+            message_key="error.cannot_read", path=path, reason=exc.strerror or exc
+        )
     if not start:
-        return f"{path}: the file is empty, not a scratchcnn model file"
+        return ModelFileError(message_key="error.model.empty", path=path)
     if start.startswith(b"PK"):
-        return f"{path}: damaged or truncated archive ({exc})"
+        return ModelFileError(message_key="error.model.truncated", path=path, reason=exc)
     kinds = {
-        b"\x89PNG": "a PNG image",
-        b"\xff\xd8\xff": "a JPEG image",
-        b"\x93NUMPY": "a single .npy array",
-        b"\x89HDF": "an HDF5 file",
-        b"\x80": "a Python pickle",
-        b"\x1f\x8b": "a gzip file",
+        b"\x89PNG": "png",
+        b"\xff\xd8\xff": "jpeg",
+        b"\x93NUMPY": "npy",
+        b"\x89HDF": "hdf5",
+        b"\x80": "pickle",
+        b"\x1f\x8b": "gzip",
     }
     for magic, kind in kinds.items():
         if start.startswith(magic):
-            return f"{path}: is {kind}, not a scratchcnn model file"
-    return f"{path}: not a scratchcnn model file (not an .npz archive)"
+            return ModelFileError(message_key=f"error.model.is_{kind}", path=path)
+    return ModelFileError(message_key="error.model.not_npz", path=path)
 
 
 def _entry_bytes(path: PathLike, archive: zipfile.ZipFile, name: str) -> bytes:
@@ -352,14 +356,10 @@ def _read_header(path: PathLike, archive: zipfile.ZipFile) -> dict[str, Any]:
     entry = HEADER_KEY + ".npy"
     if entry not in names:
         if any(name.endswith("data.pkl") for name in names):
-            raise ModelFileError(
-                f"{path}: not a scratchcnn model file (it looks like a PyTorch file)"
-            )
+            raise ModelFileError(message_key="error.model.is_pytorch", path=path)
         if names and all(name.endswith(".npy") for name in names):
-            raise ModelFileError(
-                f"{path}: not a scratchcnn model file (an .npz archive without a scratchcnn header)"
-            )
-        raise ModelFileError(f"{path}: not a scratchcnn model file (a zip archive of other files)")
+            raise ModelFileError(message_key="error.model.foreign_npz", path=path)
+        raise ModelFileError(message_key="error.model.other_zip", path=path)
     raw = _decode_npy(path, entry, _entry_bytes(path, archive, entry))
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise ModelFileError(f"{path}: damaged header: expected UTF-8 bytes, got {raw.dtype}")
@@ -372,7 +372,7 @@ def _read_header(path: PathLike, archive: zipfile.ZipFile) -> dict[str, Any]:
     file_format = header.get("format")
     if file_format not in (MODEL_FORMAT, CHECKPOINT_FORMAT):
         raise ModelFileError(
-            f"{path}: not a scratchcnn model file (its header says format {file_format!r})"
+            message_key="error.model.other_format", path=path, format=repr(file_format)
         )
     version = header.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -381,9 +381,13 @@ def _read_header(path: PathLike, archive: zipfile.ZipFile) -> dict[str, Any]:
         writer = header.get("scratchcnn_version")
         by = f"scratchcnn {writer}" if isinstance(writer, str) else "a newer scratchcnn"
         raise ModelFileError(
-            f"{path}: written by {by} (file format version {version}); this scratchcnn "
-            f"{__version__} reads versions up to {FORMAT_VERSION}",
-            hint="upgrade scratchcnn",
+            message_key="error.model.newer",
+            hint_key="error.model.newer.hint",
+            path=path,
+            writer=by,
+            version=version,
+            current=__version__,
+            supported=FORMAT_VERSION,
         )
     for key, kind in (("config", dict), ("metadata", dict)):
         if not isinstance(header.get(key), kind):

@@ -178,7 +178,10 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise ScratchCNNError(
-            f"unknown model {name!r}", hint=f"choose one of: {', '.join(PRESETS)}"
+            message_key="error.preset.unknown",
+            hint_key="error.choose_one_of",
+            name=repr(name),
+            choices=", ".join(PRESETS),
         ) from None
 
 

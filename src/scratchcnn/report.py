@@ -766,9 +766,9 @@ def _training_table(metadata: Mapping[str, Any], t: Any) -> str:
     lines = []
     if history:
         seconds = sum(float(row.get("seconds") or 0) for row in history)
-        lines.append(
-            f"<p>{html.escape(t('report.training.epochs', epochs=len(history), seconds=f'{seconds:.1f} s'))}</p>"
-        )
+        key = "report.training.epochs" + (".one" if len(history) == 1 else "")
+        text = t(key, epochs=len(history), seconds=f"{seconds:.1f} s")
+        lines.append(f"<p>{html.escape(text)}</p>")
     if not shown and not history:
         return f'<p class="note">{html.escape(t("report.training.nothing"))}</p>'
     values = {

@@ -12,6 +12,7 @@ import sys
 
 from scratchcnn.cli.common import positive_float, positive_int
 from scratchcnn.errors import ScratchCNNError
+from scratchcnn.i18n import tr
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST"}
 
@@ -19,59 +20,53 @@ DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sam
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``classic`` and its options."""
     parser = subparsers.add_parser(
-        "classic",
-        help="re-run the original notebook's experiments, with identical output",
-        description="Run the original notebook's two experiments: the untrained network "
-        "evaluated on the test images, then per-image SGD on the training images followed "
-        "by a test. With the defaults the output is identical to the notebook's.",
+        "classic", help=tr("cli.classic.help"), description=tr("cli.classic.description")
+    )
+    # The notebook's messages, not the command line's language (the global --lang).
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help=tr("cli.classic.help.lang")
     )
     parser.add_argument(
-        "--lang",
-        choices=("zh", "en"),
-        default="zh",
-        help="print the notebook's own Chinese messages (default) or English ones",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=114514, help="seed of the random stream (default: 114514)"
+        "--seed", type=int, default=114514, help=tr("cli.classic.help.seed", default=114514)
     )
     parser.add_argument(
         "--train-size",
         type=positive_int,
         default=1000,
         metavar="N",
-        help="train on the first N training images (default: 1000)",
+        help=tr("cli.classic.help.train_size", default=1000),
     )
     parser.add_argument(
         "--test-size",
         type=positive_int,
         default=1000,
         metavar="N",
-        help="test on the first N test images (default: 1000)",
+        help=tr("cli.classic.help.test_size", default=1000),
     )
     parser.add_argument(
-        "--epochs", type=positive_int, default=3, metavar="N", help="training epochs (default: 3)"
+        "--epochs",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help=tr("cli.classic.help.epochs", default=3),
     )
     parser.add_argument(
-        "--lr", type=positive_float, default=0.005, help="SGD learning rate (default: 0.005)"
+        "--lr", type=positive_float, default=0.005, help=tr("cli.classic.help.lr", default=0.005)
     )
     parser.add_argument(
         "--filters",
         type=positive_int,
         default=8,
         metavar="N",
-        help="number of 3x3 filters (default: 8)",
+        help=tr("cli.classic.help.filters", default=8),
     )
     parser.add_argument(
         "--dataset",
         choices=tuple(DATASET_TITLES),
         default="mnist",
-        help="data set to use (default: mnist, the notebook's)",
+        help=tr("cli.classic.help.dataset"),
     )
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="folder holding the data set's files (default: $SCRATCHCNN_DATA, then the cache)",
-    )
+    parser.add_argument("--data-dir", metavar="DIR", help=tr("cli.help.data_dir"))
     parser.set_defaults(handler=run)
 
 
@@ -87,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     test_images, test_labels = datasets.load(
         args.dataset, "test", args.data_dir, limit=args.test_size
     )
-    _check_size("--train-size", args.train_size, len(train_images), args.dataset, "training")
+    _check_size("--train-size", args.train_size, len(train_images), args.dataset, "train")
     _check_size("--test-size", args.test_size, len(test_images), args.dataset, "test")
     config = classic.ClassicConfig(
         seed=args.seed,
@@ -107,6 +102,12 @@ def run(args: argparse.Namespace) -> int:
 def _check_size(option: str, size: int, available: int, dataset: str, split: str) -> None:
     if size > available:
         raise ScratchCNNError(
-            f"{option} {size}: {dataset} has only {available:,} {split} images",
-            hint=f"choose at most {available}",
+            message_key="cli.classic.too_many",
+            hint_key="cli.classic.too_many.hint",
+            option=option,
+            size=size,
+            dataset=dataset,
+            available=f"{available:,}",
+            split=tr(f"cli.split_adjective.{split}"),
+            most=available,
         )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from scratchcnn.i18n import tr
 
 # The names of the data sets and presets, repeated here so that building the parser
 # imports nothing heavy; tests check them against scratchcnn.data.datasets, .presets and
@@ -19,7 +23,10 @@ SCHEDULE_NAMES = ("constant", "step", "cosine", "onecycle")
 def _number_type(
     parse: Callable[[str], Any], accept: Callable[[Any], bool], expected: str
 ) -> Callable[[str], Any]:
-    """An argparse type: ``parse`` the text, then check it with ``accept``."""
+    """An argparse type: ``parse`` the text, then check it with ``accept``.
+
+    ``expected`` is the catalogue key of what is expected (``cli.expected.*``).
+    """
 
     def convert(text: str) -> Any:
         try:
@@ -27,27 +34,54 @@ def _number_type(
         except ValueError:
             value = None
         if value is None or not accept(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                tr("cli.expected", expected=tr(expected), value=repr(text))
+            )
         return value
 
     return convert
 
 
-positive_int = _number_type(int, lambda v: v > 0, "a positive integer")
-non_negative_int = _number_type(int, lambda v: v >= 0, "an integer >= 0")
-positive_float = _number_type(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
-non_negative_float = _number_type(float, lambda v: math.isfinite(v) and v >= 0, "a number >= 0")
-fraction = _number_type(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
+positive_int = _number_type(int, lambda v: v > 0, "cli.expected.positive_int")
+non_negative_int = _number_type(int, lambda v: v >= 0, "cli.expected.non_negative_int")
+positive_float = _number_type(
+    float, lambda v: math.isfinite(v) and v > 0, "cli.expected.positive_float"
+)
+non_negative_float = _number_type(
+    float, lambda v: math.isfinite(v) and v >= 0, "cli.expected.non_negative_float"
+)
+fraction = _number_type(float, lambda v: 0.0 <= v < 1.0, "cli.expected.fraction")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, default: str | None = "mnist") -> None:
-    """``--dataset`` and ``--data-dir``."""
-    shown = f" (default: {default})" if default else ""
-    parser.add_argument(
-        "--dataset", choices=DATASET_CHOICES, default=default, help=f"data set{shown}"
-    )
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="folder holding the data set's files (default: $SCRATCHCNN_DATA, then the cache)",
-    )
+def add_data_arguments(parser: argparse.ArgumentParser, default_key: str) -> None:
+    """``--dataset`` and ``--data-dir``; ``default_key`` is the help of ``--dataset``
+    (a catalogue key), which says what leaving it out means.
+    """
+    parser.add_argument("--dataset", choices=DATASET_CHOICES, help=tr(default_key))
+    parser.add_argument("--data-dir", metavar="DIR", help=tr("cli.help.data_dir"))
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: cap the BLAS threads of the command (see :mod:`scratchcnn.threads`);
+    :func:`scratchcnn.cli.main` applies it around the command's handler."""
+    parser.add_argument("--threads", type=positive_int, metavar="N", help=tr("cli.help.threads"))
+
+
+def warn_if_other_dataset(model: Any, model_path: str, dataset: str, command: str) -> None:
+    """One line on stderr when ``model`` was trained on a data set other than ``dataset``.
+
+    The command goes on: the numbers still print, the warning says how to read them.
+    ``command`` is ``evaluate`` or ``report`` (the verb of the warning).
+    """
+    from scratchcnn.compatibility import other_training_dataset
+    from scratchcnn.i18n import tr
+
+    trained = other_training_dataset(model.metadata, dataset)
+    if trained is not None:
+        message = tr(
+            f"cli.warning.other_dataset.{command}",
+            model=Path(model_path).name,
+            trained=trained,
+            dataset=dataset,
+        )
+        print(message, file=sys.stderr)

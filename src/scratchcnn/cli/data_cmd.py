@@ -6,42 +6,40 @@ import argparse
 from collections.abc import Collection, Sequence
 
 from scratchcnn.cli.common import DATASET_CHOICES
+from scratchcnn.i18n import MESSAGES, tr, tr_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``data list``, ``data download NAME`` and ``data verify NAME``."""
     parser = subparsers.add_parser(
-        "data",
-        help="list, download and verify data sets",
-        description="List, download and verify the data sets scratchcnn can load.",
+        "data", help=tr("cli.data.help"), description=tr("cli.data.description")
     )
     actions = parser.add_subparsers(dest="data_action", metavar="ACTION", required=True)
     names = ", ".join(DATASET_CHOICES)
 
     list_parser = actions.add_parser(
-        "list", help="show each data set, its splits and sizes, and where it is found"
+        "list",
+        help=tr("cli.data.list.help"),
+        description=tr("cli.data.list.description"),
     )
     _add_data_dir(list_parser)
     list_parser.set_defaults(handler=run_list)
 
     download_parser = actions.add_parser(
         "download",
-        help="download a data set and check its SHA-256 checksums",
-        description="Download every file of a data set into the cache (or into "
-        "DATA_DIR/NAME/ with --data-dir), verified by SHA-256. Files already there with "
-        "the right checksum are kept.",
+        help=tr("cli.data.download.help"),
+        description=tr("cli.data.download.description"),
     )
-    download_parser.add_argument("name", metavar="NAME", help=f"one of: {names}")
-    _add_data_dir(download_parser, "download into DATA_DIR/NAME/ instead of the cache")
+    download_parser.add_argument("name", metavar="NAME", help=tr("cli.data.name", names=names))
+    _add_data_dir(download_parser, tr("cli.data.help.download_dir"))
     download_parser.set_defaults(handler=run_download)
 
     verify_parser = actions.add_parser(
         "verify",
-        help="check the SHA-256 of a data set's files",
-        description="Find each file of a data set in lookup order and compare its "
-        "SHA-256 with the published one. Exit status 1 if any file is missing or differs.",
+        help=tr("cli.data.verify.help"),
+        description=tr("cli.data.verify.description"),
     )
-    verify_parser.add_argument("name", metavar="NAME", help=f"one of: {names}")
+    verify_parser.add_argument("name", metavar="NAME", help=tr("cli.data.name", names=names))
     _add_data_dir(verify_parser)
     verify_parser.set_defaults(handler=run_verify)
 
@@ -56,13 +54,22 @@ def run_list(args: argparse.Namespace) -> int:
         dataset = get_dataset(name)
         for split, files in dataset.splits.items():
             if dataset.bundled:
-                size = "bundled"
+                size = tr("cli.data.bundled")
             else:
                 size = _megabytes(sum(f.size for f in files.files))
             location = datasets.locate(name, split, args.data_dir)
-            where = f"{location.source}: {location.folder}" if location else "not downloaded"
+            where = (
+                tr(
+                    "cli.data.found_at",
+                    source=_translated("source", location.source),
+                    folder=location.folder,
+                )
+                if location
+                else tr("cli.data.not_downloaded")
+            )
             rows.append([name, split, f"{files.images.count:,}", size, where])
-    print(_table(["NAME", "SPLIT", "IMAGES", "DOWNLOAD", "FOUND IN"], rows, right={2, 3}))
+    headers = [tr(f"cli.data.col.{c}") for c in ("name", "split", "images", "download", "found")]
+    print(_table(headers, rows, right={2, 3}))
     return 0
 
 
@@ -73,16 +80,21 @@ def run_download(args: argparse.Namespace) -> int:
 
     dataset = get_dataset(args.name)
     if dataset.bundled:
-        print(f"{dataset.name} is bundled with scratchcnn: nothing to download")
+        print(tr("cli.data.nothing_to_download", name=dataset.name))
         return 0
     fetched = datasets.download(dataset.name, args.data_dir)
     rows = []
     for item in fetched:
-        how = f"downloaded from {item.url}" if item.url else "already present"
+        how = (
+            tr("cli.data.downloaded_from", url=item.url)
+            if item.url
+            else tr("cli.data.already_present")
+        )
         rows.append([item.data_file.name, f"{item.data_file.size:,}", "SHA-256 OK", how])
-    print(_table(["FILE", "BYTES", "CHECK", "SOURCE"], rows, right={1}))
+    headers = [tr(f"cli.data.col.{c}") for c in ("file", "bytes", "check", "source")]
+    print(_table(headers, rows, right={1}))
     folder = fetched[0].path.parent if fetched else ""
-    print(f"{dataset.name}: {len(fetched)} files in {folder}")
+    print(tr_count("cli.data.files_in", len(fetched), name=dataset.name, folder=folder))
     return 0
 
 
@@ -95,26 +107,29 @@ def run_verify(args: argparse.Namespace) -> int:
     checks = datasets.verify(dataset.name, args.data_dir)
     rows = []
     for check in checks:
-        where = f"{check.source}: {check.path}" if check.path else "-"
-        rows.append([check.data_file.name, check.status, where])
-    print(_table(["FILE", "STATUS", "FOUND IN"], rows))
+        where = (
+            tr("cli.data.found_at", source=_translated("source", check.source), folder=check.path)
+            if check.path
+            else "-"
+        )
+        rows.append([check.data_file.name, _translated("status", check.status), where])
+    print(_table([tr(f"cli.data.col.{c}") for c in ("file", "status", "found")], rows))
     for check in checks:
         if check.detail:
             print(f"{check.data_file.name}: {check.detail}")
     problems = [check for check in checks if not check.ok]
     if not problems:
-        print(f"{dataset.name}: all {len(checks)} files OK")
+        print(tr_count("cli.data.all_ok", len(checks), name=dataset.name))
         return 0
     counts: dict[str, int] = {}
     for check in problems:
         counts[check.status] = counts.get(check.status, 0) + 1
-    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
-    print(f"{dataset.name}: {summary} of {len(checks)} files")
+    summary = ", ".join(
+        f"{count} {_translated('status', status)}" for status, count in counts.items()
+    )
+    print(tr_count("cli.data.problems", len(checks), name=dataset.name, summary=summary))
     if any(check.path is None for check in problems):
-        print(
-            f"provide missing files with `scratchcnn data download {dataset.name}`, "
-            f"SCRATCHCNN_DATA (a folder holding {dataset.name}/<files>) or --data-dir"
-        )
+        print(tr("cli.data.provide_missing", name=dataset.name))
     return 1
 
 
@@ -122,8 +137,16 @@ def _add_data_dir(parser: argparse.ArgumentParser, help_text: str | None = None)
     parser.add_argument(
         "--data-dir",
         metavar="DATA_DIR",
-        help=help_text or "look here first: a folder holding NAME/<files>, or the files themselves",
+        help=help_text or tr("cli.data.help.data_dir"),
     )
+
+
+def _translated(kind: str, word: str) -> str:
+    """A status (OK, MISMATCH...) or a place (cache, package) in the current language;
+    option and variable names (--data-dir, SCRATCHCNN_DATA) stay as they are.
+    """
+    key = f"cli.data.{kind}.{word}"
+    return tr(key) if key in MESSAGES else word
 
 
 def _megabytes(size: int) -> str:
@@ -134,12 +157,7 @@ def _table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()
 ) -> str:
     """Plain text columns, two spaces apart; columns in ``right`` are right-aligned."""
-    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [
-            str(cell).rjust(width) if i in right else str(cell).ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    from scratchcnn.tables import format_table
+
+    align = "".join("r" if i in right else "l" for i in range(len(headers)))
+    return format_table([headers, *rows], align)

@@ -7,30 +7,34 @@ import json
 
 import numpy as np
 
-from scratchcnn.cli.common import add_data_arguments, positive_int
+from scratchcnn.cli.common import (
+    add_data_arguments,
+    add_threads_argument,
+    positive_int,
+    warn_if_other_dataset,
+)
+from scratchcnn.i18n import tr
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` sub-command."""
     parser = subparsers.add_parser(
-        "evaluate",
-        help="measure a saved model's accuracy on a data set",
-        description="Evaluate a model (or checkpoint) file on a data set split, in batches "
-        "so that memory stays bounded however many images there are.",
+        "evaluate", help=tr("cli.evaluate.help"), description=tr("cli.evaluate.description")
     )
-    parser.add_argument("model", metavar="MODEL", help="model or checkpoint file (.npz)")
-    add_data_arguments(parser, default=None)
+    parser.add_argument("model", metavar="MODEL", help=tr("cli.help.model_file"))
+    add_data_arguments(parser, "cli.help.dataset.model")
     parser.add_argument(
-        "--split", choices=("test", "train"), default="test", help="which split (default: test)"
+        "--split", choices=("test", "train"), default="test", help=tr("cli.help.split")
     )
     parser.add_argument(
         "--batch-size",
         type=positive_int,
         default=256,
         metavar="N",
-        help="images per batch (default: 256)",
+        help=tr("cli.help.batch_size", default=256),
     )
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--json", action="store_true", help=tr("cli.help.json"))
+    add_threads_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -46,22 +50,28 @@ def run(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     dataset = args.dataset or model.metadata.get("dataset") or "mnist"
+    warn_if_other_dataset(model, args.model, dataset, "evaluate")
     images, labels = datasets.load(dataset, args.split, args.data_dir)
     image_shape = (*images.shape[1:3], images.shape[3] if images.ndim == 4 else 1)
-    names = check_model_fits(model, image_shape, args.model, f"the images of {dataset}")
+    names = check_model_fits(model, image_shape, args.model, tr("cli.images_of", dataset=dataset))
     if "class_names" not in model.metadata:
         names = datasets.class_names(dataset)[: len(names)]
     classes = len(names)
     if classes != len(datasets.class_names(dataset)) or int(labels.max()) >= classes:
         raise ScratchCNNError(
-            f"{args.model} predicts {classes} classes but {dataset} has "
-            f"{len(datasets.class_names(dataset))}",
-            hint="evaluate it on the data set it was trained on",
+            message_key="cli.evaluate.classes",
+            hint_key="cli.evaluate.classes.hint",
+            model=args.model,
+            classes=classes,
+            dataset=dataset,
+            expected=len(datasets.class_names(dataset)),
         )
     try:
         result = evaluate(model, images, labels, batch_size=args.batch_size, num_classes=classes)
     except ValueError as exc:
-        raise ScratchCNNError(f"{args.model} cannot run on {dataset}: {exc}") from None
+        raise ScratchCNNError(
+            message_key="cli.evaluate.cannot_run", model=args.model, dataset=dataset, reason=exc
+        ) from None
     if args.json:
         print(
             json.dumps(
@@ -79,19 +89,28 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{args.model} on {dataset} {args.split} ({result.count:,} images)")
-    print(f"accuracy {result.accuracy:.2%}   loss {result.loss:.4f}")
+    split = tr(f"cli.split.{args.split}")
+    print(
+        tr(
+            "cli.evaluate.title",
+            model=args.model,
+            dataset=dataset,
+            split=split,
+            images=f"{result.count:,}",
+        )
+    )
+    print(tr("cli.evaluate.result", accuracy=f"{result.accuracy:.2%}", loss=f"{result.loss:.4f}"))
     print()
-    print("per-class accuracy")
+    print(tr("cli.evaluate.per_class"))
     totals = result.confusion.sum(axis=1)
     rows = [
-        ["", name, f"{acc:.2%}", f"of {int(total):,}"]
+        ["", name, f"{acc:.2%}", tr("cli.evaluate.of", count=f"{int(total):,}")]
         for name, acc, total in zip(names, result.per_class_accuracy, totals)
     ]
     print(format_table(rows, "llr"))
     print()
-    print("confusion matrix (rows: true class, columns: predicted)")
-    print(format_confusion(result.confusion, names))
+    print(tr("cli.evaluate.confusion"))
+    print(format_confusion(result.confusion, names, tr("cli.evaluate.corner")))
     return 0
 
 

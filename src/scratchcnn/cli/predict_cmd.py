@@ -20,6 +20,7 @@ import numpy as np
 
 from scratchcnn.cli.common import positive_int
 from scratchcnn.errors import ModelFileError, ScratchCNNError
+from scratchcnn.i18n import tr
 
 #: The input shape MNIST-style preprocessing produces.
 INPUT_SHAPE = (28, 28, 1)
@@ -30,38 +31,29 @@ SHEET_ROW = 112
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``predict`` sub-command."""
     parser = subparsers.add_parser(
-        "predict",
-        help="classify PNG/JPEG images of digits with a saved model",
-        description=(
-            "Classify images with a saved model. Each image (a drawing, a scan or a phone "
-            "photo of paper) is turned into an MNIST-style 28x28 digit: EXIF orientation "
-            "applied, light flattened, ink thresholded, ruled lines and shadows along the "
-            "edges left out, cropped, scaled to fit 20x20, centred by centre of mass. "
-            "Needs Pillow: pip install 'scratchcnn[images]'."
-        ),
+        "predict", help=tr("cli.predict.help"), description=tr("cli.predict.description")
     )
-    parser.add_argument("model", metavar="MODEL", help="model or checkpoint file (.npz)")
-    parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG...)")
+    parser.add_argument("model", metavar="MODEL", help=tr("cli.help.model_file"))
+    parser.add_argument("images", metavar="IMAGE", nargs="+", help=tr("cli.predict.help.images"))
     parser.add_argument(
         "--top",
         type=positive_int,
         default=3,
         metavar="K",
-        help="how many of the most probable classes to show (default: 3)",
+        help=tr("cli.predict.help.top", default=3),
     )
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--json", action="store_true", help=tr("cli.help.json"))
     parser.add_argument(
         "--show-input",
         metavar="OUT.png",
-        help="write a PNG with one row per image: the picture, the digit's crop outlined, "
-        "and the 28x28 input the network saw",
+        help=tr("cli.predict.help.show_input"),
     )
     parser.add_argument(
         "--batch-size",
         type=positive_int,
         default=256,
         metavar="N",
-        help="images per forward pass (default: 256)",
+        help=tr("cli.predict.help.batch_size", default=256),
     )
     parser.set_defaults(handler=run)
 
@@ -118,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 input_sheet(seen, SHEET_ROW).save(out, format="PNG")
         except OSError as exc:
             raise ScratchCNNError(
-                f"{args.show_input}: cannot write: {exc.strerror or exc}"
+                message_key="images.cannot_write", path=args.show_input, reason=exc.strerror or exc
             ) from None
     if args.json:
         errors_json = [{"image": path, "error": message} for path, message in errors]
@@ -126,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         for _path, message in errors:
-            print(f"scratchcnn: error: {message}", file=sys.stderr)
+            print(tr("cli.error", message=message), file=sys.stderr)
         if results:
             print(format_table(results))
     return 1 if errors else 0
@@ -136,7 +128,7 @@ def _model_settings(model: Any, source: str) -> tuple[dict[str, Any] | None, lis
     """The model's preprocessing and class names, checked against its architecture."""
     from scratchcnn.compatibility import check_model_fits
 
-    names = check_model_fits(model, INPUT_SHAPE, source, "predict reads 28x28 grayscale digits")
+    names = check_model_fits(model, INPUT_SHAPE, source, tr("cli.predict.reads"))
     return model.metadata.get("preprocessing"), names
 
 
@@ -145,7 +137,13 @@ def format_table(results: list[dict[str, Any]]) -> str:
     from scratchcnn.tables import format_table as table
 
     name_width = max(len(entry["class"]) for result in results for entry in result["top"])
-    rows = [["image", "class", f"top {len(results[0]['top'])}"]]
+    rows = [
+        [
+            tr("cli.predict.col.image"),
+            tr("cli.predict.col.class"),
+            tr("cli.predict.col.top", count=len(results[0]["top"])),
+        ]
+    ]
     for result in results:
         cells = [f"{e['class']:<{name_width}} {e['probability']:7.2%}" for e in result["top"]]
         rows.append([result["image"], result["class"], "   ".join(cells)])

@@ -7,19 +7,21 @@ import os
 from typing import Any
 
 from scratchcnn.cli.common import PRESET_NAMES
+from scratchcnn.i18n import tr, tr_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``summary`` sub-command."""
     parser = subparsers.add_parser(
         "summary",
-        help="show a preset's or a model file's layers, output shapes and parameters",
+        help=tr("cli.summary.help"),
+        description=tr("cli.summary.description"),
     )
     parser.add_argument(
         "model",
         nargs="?",
         metavar="NAME_OR_FILE",
-        help=f"a preset ({', '.join(PRESET_NAMES)}) or a model file; none lists the presets",
+        help=tr("cli.summary.help.model", presets=", ".join(PRESET_NAMES)),
     )
     parser.set_defaults(handler=run)
 
@@ -31,76 +33,98 @@ def run(args: argparse.Namespace) -> int:
     from scratchcnn.tables import format_table
 
     if args.model is None:
-        print(format_table([[name, preset.description] for name, preset in PRESETS.items()]))
+        print(format_table([[name, _description(name)] for name in PRESETS]))
         return 0
     if args.model in PRESETS and not os.path.exists(args.model):
         preset = PRESETS[args.model]
-        print(f"{args.model}: {preset.description}")
+        print(f"{args.model}: {_description(args.model)}")
         build_model(args.model).summary()
         recipe = ", ".join(f"{k}={v}" for k, v in preset.defaults.items())
-        print(f"Training recipe: {recipe}")
+        print(tr("cli.summary.recipe", recipe=recipe))
         for dataset, changes in preset.per_dataset.items():
-            print(f"  on {dataset}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+            settings = ", ".join(f"{k}={v}" for k, v in changes.items())
+            print(tr("cli.summary.recipe_on", dataset=dataset, settings=settings))
         return 0
     model = load(args.model)
     model.summary(input_shape=model.input_shape or (28, 28, 1))
+    for key in ("preset", "dataset"):
+        if key in model.metadata:
+            print(tr(f"cli.summary.{key}", value=model.metadata[key]))
     for line in training_lines(model.metadata):
         print(line)
     return 0
 
 
 def training_lines(metadata: dict[str, Any]) -> list[str]:
-    """How a model was trained (preset, data set, recipe, time) and how well it did.
-
-    Reads ``metadata["history"]`` and ``metadata["test"]`` (see
-    :mod:`scratchcnn.training.history`); a model saved without them shows what it has.
-    """
-    from scratchcnn.cli.train_cmd import format_duration
+    """How a saved model was trained (one row per epoch) and how well it did on the test set."""
+    from scratchcnn.cli.train_cmd import describe_config, format_duration
     from scratchcnn.tables import format_table
     from scratchcnn.training import TrainConfig
 
-    lines = [f"{key}: {metadata[key]}" for key in ("preset", "dataset") if key in metadata]
     history = metadata.get("history") or []
+    lines = [""]
     recipe = metadata.get("recipe")
-    if history:
-        seconds = sum(row.get("seconds") or 0.0 for row in history)
-        epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
-        lines.append(f"trained: {epochs} in {format_duration(seconds)}")
     if isinstance(recipe, dict):
         try:
-            lines.append(f"recipe: {TrainConfig.from_dict(recipe).describe()}")
+            lines.append(
+                tr("cli.summary.recipe", recipe=describe_config(TrainConfig.from_dict(recipe)))
+            )
         except (TypeError, ValueError):
-            lines.append(f"recipe: {recipe}")
+            lines.append(tr("cli.summary.recipe", recipe=recipe))
     if history:
-        rows = [["epoch", "loss", "accuracy", "val loss", "val accuracy", "lr", "time"]]
+        seconds = sum(float(row.get("seconds") or 0) for row in history)
+        lines.append(
+            tr_count(
+                "cli.summary.trained",
+                len(history),
+                dataset=metadata.get("dataset", "?"),
+                duration=format_duration(seconds),
+            )
+        )
+        columns = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+        rows = [[tr(f"cli.col.{column}") for column in columns]]
         for row in history:
             rows.append(
                 [
-                    row.get("epoch"),
-                    _number(row.get("loss"), "{:.4f}"),
-                    _number(row.get("accuracy"), "{:.2%}"),
-                    _number(row.get("val_loss"), "{:.4f}"),
-                    _number(row.get("val_accuracy"), "{:.2%}"),
-                    _number(row.get("lr"), "{:.3g}"),
-                    _number(row.get("seconds"), "{:.1f} s"),
+                    row.get("epoch", ""),
+                    _number(row.get("loss"), ".4f"),
+                    _number(row.get("accuracy"), ".2%"),
+                    _number(row.get("val_loss"), ".4f"),
+                    _number(row.get("val_accuracy"), ".2%"),
+                    _number(row.get("lr"), ".3g"),
+                    _number(row.get("seconds"), ".1f"),
                 ]
             )
-        lines += ["", format_table(rows, "rrrrrrr")]
+        lines.append(format_table(rows, "rrrrrrr"))
+    else:
+        lines.append(tr("cli.summary.no_history"))
     test = metadata.get("test")
-    if isinstance(test, dict):
-        where = f"{test.get('dataset', '?')} {test.get('split', 'test')}"
-        images = test.get("images")
-        count = f" ({images:,} images)" if isinstance(images, int) else ""
-        lines += [
-            "",
-            f"test on {where}{count}: accuracy {_number(test.get('accuracy'), '{:.2%}')}, "
-            f"loss {_number(test.get('loss'), '{:.4f}')}",
-        ]
-    if not history and not isinstance(test, dict):
-        lines.append("no training history in this file")
+    if isinstance(test, dict) and test.get("accuracy") is not None:
+        lines.append(
+            tr(
+                "cli.summary.test",
+                split=tr(f"cli.split.{test.get('split', 'test')}"),
+                accuracy=_number(test.get("accuracy"), ".2%"),
+                loss=_number(test.get("loss"), ".4f"),
+                images=_number(test.get("images"), ","),
+                dataset=test.get("dataset", metadata.get("dataset", "?")),
+            )
+        )
+    else:
+        lines.append(tr("cli.summary.no_test"))
     return lines
 
 
-def _number(value: Any, template: str) -> str:
-    """``value`` formatted, or "-" where it is missing (no validation data, say)."""
-    return "-" if not isinstance(value, (int, float)) else template.format(value)
+def _description(name: str) -> str:
+    """A preset's one-line description, in the current language."""
+    return tr(f"cli.preset.{name}")
+
+
+def _number(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``; ``-`` where the file records none."""
+    if value is None:
+        return "-"
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)

@@ -93,8 +93,10 @@ def candidate_folders(
         root = Path(data_dir).expanduser()
         if not root.is_dir():
             raise DataError(
-                f"--data-dir {root}: no such folder",
-                hint=f"pass a folder holding {name}/<files> or the files themselves",
+                message_key="error.data.no_data_dir",
+                hint_key="error.data.no_data_dir.hint",
+                root=root,
+                name=name,
             )
         nested = root / name
         folders.append(("--data-dir", nested if nested.is_dir() else root))
@@ -103,8 +105,10 @@ def candidate_folders(
         root = Path(env_root).expanduser()
         if not root.is_dir():
             raise DataError(
-                f"{DATA_ENV}={env_root}: no such folder",
-                hint=f"unset {DATA_ENV} or point it at a folder holding <name>/<files>",
+                message_key="error.data.no_env_dir",
+                hint_key="error.data.no_env_dir.hint",
+                variable=DATA_ENV,
+                root=env_root,
             )
         folders.append((DATA_ENV, root / name))
     folders.append(("cache", download_folder(name)))
@@ -156,8 +160,10 @@ def load(
     if location is None:
         if dataset.bundled_dir is not None:
             raise DataError(
-                f"{name}: the bundled files are missing from {dataset.bundled_dir}",
-                hint="reinstall scratchcnn",
+                message_key="error.data.bundled_missing",
+                hint_key="error.reinstall",
+                name=name,
+                folder=dataset.bundled_dir,
             )
         from scratchcnn.data.download import download_files
 

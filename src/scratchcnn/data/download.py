@@ -177,9 +177,10 @@ def _make_downloader(
     except ImportError:
         missing = ", ".join(f.name for f in pending)
         raise DownloadError(
-            f"{dataset.name}: {missing} must be downloaded, which needs the optional package pooch",
-            hint="pip install 'scratchcnn[data]', or provide the files with "
-            f"SCRATCHCNN_DATA (a folder holding {dataset.name}/<files>) or --data-dir",
+            message_key="error.download.needs_pooch",
+            hint_key="error.download.needs_pooch.hint",
+            name=dataset.name,
+            missing=missing,
         ) from None
     try:
         return pooch.HTTPDownloader(progressbar=progress, chunk_size=_CHUNK, timeout=timeout)
@@ -246,24 +247,15 @@ def _download_error(
     When no mirror could be reached at all the machine is offline, so the way that needs no
     network (the bundled sample) comes first and the long list of attempts is left out.
     """
-    sample = "--dataset mnist-sample (bundled, works offline)"
-    provide = (
-        f"set SCRATCHCNN_DATA to a folder holding {dataset.name}/<these files>, "
-        "or pass --data-dir with a folder holding them"
-    )
+    values = {"name": dataset.name, "count": len(missing), "files": ", ".join(missing)}
     if offline:
-        message = (
-            f"{dataset.name}: no mirror could be reached (offline?), and "
-            f"{len(missing)} file(s) are not here: {', '.join(missing)}"
+        return DownloadError(
+            message_key="error.download.offline", hint_key="error.download.offline.hint", **values
         )
-        hint = f"to work offline, use {sample}; or {provide}"
-        return DownloadError(message, hint=hint)
     tried = "; ".join(attempts) if attempts else "no mirror is configured"
-    message = (
-        f"{dataset.name}: could not download {len(missing)} file(s): {', '.join(missing)}"
-        f" [tried {tried}]"
+    return DownloadError(
+        message_key="error.download.failed",
+        hint_key="error.download.failed.hint",
+        tried=tried,
+        **values,
     )
-    hint = (
-        f"use {sample}; or run `scratchcnn data download {dataset.name}` again later; or {provide}"
-    )
-    return DownloadError(message, hint=hint)

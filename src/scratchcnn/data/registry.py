@@ -98,7 +98,11 @@ class DataSet:
         except KeyError:
             choices = ", ".join(self.splits)
             raise DataError(
-                f"unknown split {split!r} for {self.name}", hint=f"choose one of: {choices}"
+                message_key="error.data.unknown_split",
+                hint_key="error.choose_one_of",
+                split=repr(split),
+                name=self.name,
+                choices=choices,
             ) from None
 
     def files(self) -> tuple[DataFile, ...]:
@@ -244,7 +248,12 @@ def get_dataset(name: str) -> DataSet:
         return DATASETS[name]
     except KeyError:
         choices = ", ".join(DATASETS)
-        raise DataError(f"unknown data set {name!r}", hint=f"choose one of: {choices}") from None
+        raise DataError(
+            message_key="error.data.unknown",
+            hint_key="error.choose_one_of",
+            name=repr(name),
+            choices=choices,
+        ) from None
 
 
 def identify_content(content_sha256: str) -> tuple[str, str, str] | None:
