@@ -41,6 +41,8 @@ import os
 import sys
 import time
 
+import machine
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,9 +68,7 @@ def parse_args() -> argparse.Namespace:
 
 
 ARGS = parse_args()
-# Let OpenBLAS detect the CPU by itself, as a user's NumPy does.
-for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(var, None)
+machine.use_the_users_blas()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
@@ -193,32 +193,6 @@ def train_torch(preset: str, dataset: str, config: TrainConfig) -> tuple[float, 
     return correct / len(test_labels), seconds
 
 
-def cpu_model() -> str:
-    """The CPU's model name, from /proc/cpuinfo where there is one."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown CPU"
-
-
-def blas_core() -> str:
-    """The kernel family OpenBLAS chose (needs threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (no threadpoolctl)"
-    cores = [
-        i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"
-    ]
-    return cores[0] if cores else "unknown"
-
-
 # --- the ablation ladder ------------------------------------------------------------------
 
 
@@ -322,10 +296,8 @@ def duration(seconds: float) -> str:
 
 
 def main() -> int:
-    print(
-        f"CPU {cpu_model()}  threads={ARGS.threads}  numpy {np.__version__}  "
-        f"BLAS kernels {blas_core()}"
-    )
+    print(machine.describe())
+    print(f"threads={ARGS.threads}")
     if ARGS.ablation:
         return run_ablation()
     use_torch = not ARGS.no_torch
