@@ -214,3 +214,16 @@ def test_tables_line_up_chinese_by_terminal_columns():
     first, second = table.splitlines()
     assert display_width(first) == display_width(second)
     assert first == "名称   图像数"
+
+
+def test_the_layer_table_speaks_the_chosen_language_and_stays_aligned(capsys):
+    from scratchcnn.tables import display_width
+
+    assert main(["--lang", "zh", "summary", "fast"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("层"))
+    assert "输出形状" in header and "参数" in header and "Layer" not in header
+    rows = [line for line in lines if line[:2] in ("0:", "1:")]
+    # Wide characters count two columns: the header ends where the rows end.
+    assert display_width(header) == display_width(rows[0])
+    assert any(line.startswith("参数总数") for line in lines)

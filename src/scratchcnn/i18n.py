@@ -1167,6 +1167,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "needs threadpoolctl)",
         "zh": "矩阵乘法最多使用 N 个线程（默认：每个核心一个；需要 threadpoolctl）",
     },
+    "cli.summary.table.layer": {"en": "Layer", "zh": "层"},
+    "cli.summary.table.output_shape": {"en": "Output shape", "zh": "输出形状"},
+    "cli.summary.table.params": {"en": "Params", "zh": "参数"},
+    "cli.summary.table.total": {"en": "Total params", "zh": "参数总数"},
+    "cli.summary.table.input": {"en": "Input shape", "zh": "输入形状"},
+    "train.progress.epoch": {"en": "epoch {epoch}/{epochs}", "zh": "第 {epoch}/{epochs} 轮"},
 }
 
 #: argparse's own words in Chinese, keyed by the English text argparse passes to gettext

@@ -11,6 +11,7 @@ from scratchcnn.fusion import Step, plan
 from scratchcnn.layers import Conv2D, Dense, Layer
 from scratchcnn.losses import softmax
 from scratchcnn.parameter import Parameter
+from scratchcnn.tables import display_width, format_table
 
 Shape = tuple[int, ...]
 
@@ -159,23 +160,39 @@ class Sequential:
             shapes.append(shape)
         return shapes
 
-    def summary(self, input_shape: Shape | None = None, print_fn: Any = print) -> str:
-        """A Keras-style table of layers, output shapes and parameter counts; printed and returned."""
+    def summary(
+        self,
+        input_shape: Shape | None = None,
+        print_fn: Any = print,
+        labels: dict[str, str] | None = None,
+    ) -> str:
+        """A Keras-style table of layers, output shapes and parameter counts; printed and returned.
+
+        ``labels`` replaces the English words (keys ``layer``, ``output_shape``, ``params``,
+        ``total``, ``input``), so the command line can print the table in its language.
+        """
+        words = {
+            "layer": "Layer",
+            "output_shape": "Output shape",
+            "params": "Params",
+            "total": "Total params",
+            "input": "Input shape",
+            **(labels or {}),
+        }
         shapes = self.output_shapes(input_shape)
-        rows = [("Layer", "Output shape", "Params")]
+        rows = [(words["layer"], words["output_shape"], words["params"])]
         for i, (layer, shape) in enumerate(zip(self.layers, shapes)):
             rows.append((f"{i}: {layer!r}", str((None, *shape)), f"{layer.num_params():,}"))
-        widths = [max(len(row[c]) for row in rows) for c in range(3)]
-        rule = "-" * (sum(widths) + 4)
-        lines = [rule]
-        for j, row in enumerate(rows):
-            lines.append(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}")
-            if j == 0:
-                lines.append("=" * len(rule))
-        lines += [
+        header, *body = format_table(rows, "llr").splitlines()
+        rule = "-" * max(display_width(line) for line in (header, *body))
+        lines = [
             rule,
-            f"Total params: {self.num_params():,}",
-            f"Input shape: {(None, *tuple(input_shape or self.input_shape))}",
+            header,
+            "=" * len(rule),
+            *body,
+            rule,
+            f"{words['total']}: {self.num_params():,}",
+            f"{words['input']}: {(None, *tuple(input_shape or self.input_shape))}",
         ]
         text = "\n".join(lines)
         if print_fn is not None:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model in PRESETS and not os.path.exists(args.model):
         preset = PRESETS[args.model]
         print(f"{args.model}: {_description(args.model)}")
-        build_model(args.model).summary()
+        build_model(args.model).summary(labels=summary_labels())
         recipe = ", ".join(f"{k}={v}" for k, v in preset.defaults.items())
         print(tr("cli.summary.recipe", recipe=recipe))
         for dataset, changes in preset.per_dataset.items():
@@ -46,13 +46,22 @@ def run(args: argparse.Namespace) -> int:
             print(tr("cli.summary.recipe_on", dataset=dataset, settings=settings))
         return 0
     model = load(args.model)
-    model.summary(input_shape=model.input_shape or (28, 28, 1))
+    model.summary(input_shape=model.input_shape or (28, 28, 1), labels=summary_labels())
     for key in ("preset", "dataset"):
         if key in model.metadata:
             print(tr(f"cli.summary.{key}", value=model.metadata[key]))
     for line in training_lines(model.metadata):
         print(line)
     return 0
+
+
+#: The words of ``Sequential.summary``'s table, as keys of its ``labels``.
+SUMMARY_WORDS = ("layer", "output_shape", "params", "total", "input")
+
+
+def summary_labels() -> dict[str, str]:
+    """The words of ``Sequential.summary``'s table in the command line's language."""
+    return {key: tr(f"cli.summary.table.{key}") for key in SUMMARY_WORDS}
 
 
 def training_lines(metadata: dict[str, Any]) -> list[str]:

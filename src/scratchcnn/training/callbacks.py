@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from scratchcnn.i18n import tr
+
 if TYPE_CHECKING:
     from scratchcnn.training.loop import EpochLog, Summary, Trainer
 
@@ -43,7 +45,7 @@ class ProgressBar(Callback):
         self._bar = self._tqdm(
             total=batches,
             initial=trainer.batch,
-            desc=f"epoch {epoch + 1}/{trainer.config.epochs}",
+            desc=tr("train.progress.epoch", epoch=epoch + 1, epochs=trainer.config.epochs),
             unit="batch",
             leave=True,
             dynamic_ncols=True,
