@@ -58,10 +58,11 @@ def test_sigkill_at_random_moments_never_leaves_a_bad_checkpoint(tmp_path):
 
     Most kills come a random number of epochs into a run plus a random few milliseconds,
     so they land in training steps and in checkpoint writes alike; some come during
-    start-up. Each run is killed after at most 6 epochs, so the 48 epochs take at least
-    seven kills, however fast or slow the machine is.
+    start-up. Each run is killed within 7 epochs (6 epoch lines and a few milliseconds), so
+    the 60 epochs take at least eight runs and seven kills, however fast or slow the
+    machine is.
     """
-    epochs = 48
+    epochs = 60
     out = tmp_path / "model.npz"
     ckpt = tmp_path / "model.ckpt.npz"
     rng = random.Random(2024)
