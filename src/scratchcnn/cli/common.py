@@ -61,6 +61,24 @@ def add_data_arguments(parser: argparse.ArgumentParser, default_key: str) -> Non
     parser.add_argument("--data-dir", metavar="DIR", help=tr("cli.help.data_dir"))
 
 
+def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every command that runs a saved model over a data set split takes: ``MODEL``,
+    ``--dataset``/``--data-dir``, ``--split``, ``--batch-size`` and ``--threads``."""
+    parser.add_argument("model", metavar="MODEL", help=tr("cli.help.model_file"))
+    add_data_arguments(parser, "cli.help.dataset.model")
+    parser.add_argument(
+        "--split", choices=("test", "train"), default="test", help=tr("cli.help.split")
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=256,
+        metavar="N",
+        help=tr("cli.help.batch_size", default=256),
+    )
+    add_threads_argument(parser)
+
+
 def add_threads_argument(parser: argparse.ArgumentParser) -> None:
     """``--threads N``: cap the BLAS threads of the command (see :mod:`scratchcnn.threads`);
     :func:`scratchcnn.cli.main` applies it around the command's handler."""

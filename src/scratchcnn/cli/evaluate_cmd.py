@@ -7,12 +7,7 @@ import json
 
 import numpy as np
 
-from scratchcnn.cli.common import (
-    add_data_arguments,
-    add_threads_argument,
-    positive_int,
-    warn_if_other_dataset,
-)
+from scratchcnn.cli.common import add_evaluation_arguments, warn_if_other_dataset
 from scratchcnn.i18n import tr
 
 
@@ -21,20 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate", help=tr("cli.evaluate.help"), description=tr("cli.evaluate.description")
     )
-    parser.add_argument("model", metavar="MODEL", help=tr("cli.help.model_file"))
-    add_data_arguments(parser, "cli.help.dataset.model")
-    parser.add_argument(
-        "--split", choices=("test", "train"), default="test", help=tr("cli.help.split")
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=256,
-        metavar="N",
-        help=tr("cli.help.batch_size", default=256),
-    )
+    add_evaluation_arguments(parser)
     parser.add_argument("--json", action="store_true", help=tr("cli.help.json"))
-    add_threads_argument(parser)
     parser.set_defaults(handler=run)
 
 

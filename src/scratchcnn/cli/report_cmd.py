@@ -6,10 +6,8 @@ import argparse
 from pathlib import Path
 
 from scratchcnn.cli.common import (
-    add_data_arguments,
-    add_threads_argument,
+    add_evaluation_arguments,
     non_negative_int,
-    positive_int,
     warn_if_other_dataset,
 )
 from scratchcnn.i18n import get_language, tr
@@ -20,11 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help=tr("cli.report.help"), description=tr("cli.report.description")
     )
-    parser.add_argument("model", metavar="MODEL", help=tr("cli.help.model_file"))
-    add_data_arguments(parser, "cli.help.dataset.model")
-    parser.add_argument(
-        "--split", choices=("test", "train"), default="test", help=tr("cli.help.split")
-    )
+    add_evaluation_arguments(parser)
     parser.add_argument("-o", "--out", metavar="FILE", help=tr("cli.report.help.out"))
     parser.add_argument(
         "--images",
@@ -33,14 +27,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="K",
         help=tr("cli.report.help.images", default=4),
     )
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=256,
-        metavar="N",
-        help=tr("cli.help.batch_size", default=256),
-    )
-    add_threads_argument(parser)
     parser.set_defaults(handler=run)
 
 
