@@ -15,6 +15,13 @@ import pytest
 from scratchcnn import datasets
 from scratchcnn.errors import ScratchCNNError
 from scratchcnn.images import (
+    _extend,
+    _filter,
+    _mean_filter,
+    _paper_brightness,
+    _percentiles,
+    _run_lengths,
+    _shrink,
     ink_darkness,
     label_components,
     load_image_as_mnist,
@@ -62,6 +69,72 @@ def clean_two() -> np.ndarray:
 def photo_of(ink: np.ndarray, paper: np.ndarray, ink_level: float = 0.15) -> np.ndarray:
     """Gray levels of ``ink`` (0..1) written on ``paper`` (its brightness per pixel)."""
     return (paper * (1 - (1 - ink_level) * ink)).astype(np.float32)
+
+
+# --- filters -------------------------------------------------------------------------
+
+
+def sliding(values: np.ndarray, window: int, reduce) -> np.ndarray:
+    """The window filter written out: edges repeated, every window reduced directly."""
+    half = window // 2
+    padded = np.pad(values, half, mode="edge")
+    views = np.lib.stride_tricks.sliding_window_view(padded, (window, window))
+    return reduce(views[: values.shape[0], : values.shape[1]], axis=(2, 3))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (17, 40), (64, 31)])
+@pytest.mark.parametrize("window", [1, 3, 5, 9, 33])
+def test_window_filters_match_every_window_reduced_directly(shape, window) -> None:
+    rng = np.random.default_rng(window)
+    values = rng.random(shape).astype(np.float32)
+    assert np.array_equal(_filter(values, window, np.maximum), sliding(values, window, np.max))
+    assert np.array_equal(_filter(values, window, np.minimum), sliding(values, window, np.min))
+    mask = values > 0.8
+    assert np.array_equal(_filter(mask, window, np.logical_or), sliding(mask, window, np.any))
+    # Sums of up to 33 x 33 float32 values in [0, 1], in a different order.
+    np.testing.assert_allclose(
+        _filter(values, window, np.add), sliding(values.astype(np.float64), window, np.sum),
+        rtol=window * window * 2e-7, atol=1e-6,
+    )
+
+
+def test_run_lengths_match_counting_along_each_row() -> None:
+    rng = np.random.default_rng(0)
+    for shape, density in [((1, 1), 1.0), ((3, 9), 0.5), ((40, 70), 0.7), ((5, 8), 0.0)]:
+        mask = rng.random(shape) < density
+        expected = np.zeros(shape, dtype=int)
+        for row in range(shape[0]):
+            column = 0
+            while column < shape[1]:
+                end = column
+                while end < shape[1] and mask[row, end]:
+                    end += 1
+                expected[row, column:end] = end - column
+                column = max(end, column + 1)
+        assert np.array_equal(_run_lengths(mask), expected)
+
+
+def test_percentiles_match_numpy() -> None:
+    rng = np.random.default_rng(1)
+    for size in (1, 2, 7, 1000):
+        values = rng.random(size).astype(np.float32)
+        np.testing.assert_allclose(
+            _percentiles(values, (0.5, 50, 99.5)),
+            np.percentile(values, [0.5, 50, 99.5]),
+            rtol=0, atol=1e-7,
+        )
+
+
+def test_even_paper_takes_the_short_way_to_the_same_brightness() -> None:
+    """A drawing on paper of one level skips the closing's second filter and the mean:
+    they would give that level back."""
+    paper = 1.0 - 0.9 * two_ink(200, 180)  # dark ink on white
+    small, block, window = _shrink(paper)
+    extended = _extend(small, window)
+    closed = _filter(_filter(extended, window, np.maximum), window, np.minimum)
+    long_way = _mean_filter(closed, window)[window:-window, window:-window]
+    assert block == 1 and np.ptp(_filter(extended, window, np.maximum)) == 0
+    np.testing.assert_allclose(_paper_brightness(paper), long_way, rtol=1e-6)
 
 
 # --- stages --------------------------------------------------------------------------

@@ -124,6 +124,8 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 # The paper's brightness is estimated on a copy shrunk to about this longer side.
 _BACKGROUND_SIZE = 128
+# The EXIF tag saying how to turn the stored pixels upright (1: they are).
+_ORIENTATION = 0x0112
 
 
 def require_pillow() -> Any:
@@ -210,7 +212,8 @@ def load_grayscale(path: ImageSource) -> np.ndarray:
                     raise ScratchCNNError(message_key="images.frames", source=path, frames=frames)
                 file_format = image.format
                 image.draft("L", (MAX_WORKING_SIZE, MAX_WORKING_SIZE))
-                image = ImageOps.exif_transpose(image)
+                if image.getexif().get(_ORIENTATION, 1) != 1:
+                    image = ImageOps.exif_transpose(image)
                 gray = _to_gray(image, file_format)
     except FileNotFoundError:
         raise ScratchCNNError(message_key="error.no_such_file", path=path) from None
@@ -250,7 +253,8 @@ def _to_gray(image: Any, file_format: str | None = None) -> np.ndarray:
     if mode == "L" and not has_alpha:
         return np.asarray(image, dtype=np.float32) / np.float32(255)
     rgba = np.asarray(image.convert("RGBA"))
-    gray = (rgba[..., :3] @ _LUMA) / np.float32(255)
+    red, green, blue = (rgba[..., channel].astype(np.float32) for channel in range(3))
+    gray = (red * _LUMA[0] + green * _LUMA[1] + blue * _LUMA[2]) / np.float32(255)
     if has_alpha:
         alpha = rgba[..., 3] / np.float32(255)
         gray = gray * alpha + (1 - alpha)
@@ -334,30 +338,59 @@ def _ink_is_light(gray: np.ndarray) -> bool:
     it is the median gray level, and the ink the extreme (0.5% or 99.5% percentile) that
     lies further from it; ties (blank pictures) go by the median."""
     step = max(1, round((gray.size / 65536) ** 0.5))  # statistics of ~65k pixels
-    low, middle, high = np.percentile(gray[::step, ::step], [0.5, 50, 99.5])
+    low, middle, high = _percentiles(gray[::step, ::step], (0.5, 50, 99.5))
     if np.isclose(high - middle, middle - low, atol=1e-3):
         return float(middle) <= 0.5
     return high - middle > middle - low
 
 
+def _percentiles(values: np.ndarray, percents: tuple[float, ...]) -> np.ndarray:
+    """``np.percentile(values, percents)``, to rounding (linear interpolation between the order
+    statistics at ``p / 100 * (n - 1)``) from one partial sort, without its overheads."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    positions = np.asarray(percents, dtype=np.float64) / 100 * (flat.size - 1)
+    below = np.floor(positions).astype(np.intp)
+    above = np.minimum(below + 1, flat.size - 1)
+    ordered = np.partition(flat, np.union1d(below, above))
+    low, high, fraction = ordered[below], ordered[above], positions - below
+    # NumPy's interpolation, from whichever end is nearer.
+    return np.where(
+        fraction < 0.5, low + (high - low) * fraction, high - (high - low) * (1 - fraction)
+    )
+
+
 def _smooth_paper(small: np.ndarray, window: int) -> np.ndarray:
     """Closing then box mean over ``window`` of a shrunk image, past its edges by odd
     reflection; at least :data:`DARKEST_PAPER` of its maximum."""
-    closed = _filter(_filter(_extend(small, window), window, np.maximum), window, np.minimum)
-    smooth = _mean_filter(closed, window)[window:-window, window:-window]
+    dilated = _filter(_extend(small, window), window, np.maximum)
+    if dilated.min() == dilated.max():
+        # Even paper (a drawing, a clean scan): every window holds the paper's level, so
+        # the closing and its mean are that level; the two filters would change nothing.
+        smooth = dilated[window:-window, window:-window]
+    else:
+        closed = _filter(dilated, window, np.minimum)
+        smooth = _mean_filter(closed, window)[window:-window, window:-window]
     return np.maximum(smooth, max(DARKEST_PAPER * float(smooth.max()), 1e-3))
 
 
-def _shrink(gray: np.ndarray, reduce: Any) -> tuple[np.ndarray, int, int]:
-    """``gray`` shrunk by ``reduce`` (np.max, np.mean) over square blocks to about
-    ``_BACKGROUND_SIZE`` pixels: (small image, block side, odd window of
-    :data:`BACKGROUND_WINDOW` of its longer side)."""
+def _shrink(gray: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """``gray`` shrunk by block maxima to about ``_BACKGROUND_SIZE`` pixels: (small image,
+    block side, odd window of :data:`BACKGROUND_WINDOW` of its longer side)."""
     height, width = gray.shape
     block = max(1, max(height, width) // _BACKGROUND_SIZE)
-    padded = np.pad(gray, ((0, -height % block), (0, -width % block)), mode="edge")
-    small = reduce(padded.reshape(padded.shape[0] // block, block, -1, block), axis=(1, 3))
+    padded = gray
+    if height % block or width % block:
+        padded = np.pad(gray, ((0, -height % block), (0, -width % block)), mode="edge")
+    # A block's maximum, one strided slice at a time (a reduction over the reshaped
+    # block axes would walk tiny inner loops and cost ten times more).
+    rows = padded[0::block].copy()
+    for offset in range(1, block):
+        np.maximum(rows, padded[offset::block], out=rows)
+    small = rows[:, 0::block].copy()
+    for offset in range(1, block):
+        np.maximum(small, rows[:, offset::block], out=small)
     window = max(3, round(BACKGROUND_WINDOW * max(small.shape)) | 1)
-    return small.astype(np.float32), block, window
+    return small.astype(np.float32, copy=False), block, window
 
 
 def _extend(small: np.ndarray, window: int) -> np.ndarray:
@@ -369,6 +402,8 @@ def _extend(small: np.ndarray, window: int) -> np.ndarray:
 def _stretch(small: np.ndarray, block: int, shape: tuple[int, ...]) -> np.ndarray:
     """A shrunk image stretched back (bilinear) to ``shape``."""
     height, width = shape
+    if block == 1:
+        return small[:height, :width]
     return _resize(small, (small.shape[1] * block, small.shape[0] * block))[:height, :width]
 
 
@@ -381,28 +416,53 @@ def _paper_brightness(gray: np.ndarray) -> np.ndarray:
     continue), then stretched back bilinearly. Kept at or above
     :data:`DARKEST_PAPER` of the brightest paper, so that large dark areas stay ink.
     """
-    small, block, window = _shrink(gray, np.max)
+    small, block, window = _shrink(gray)
     return _stretch(_smooth_paper(small, window), block, gray.shape)
 
 
 def _filter(values: np.ndarray, window: int, combine: np.ufunc) -> np.ndarray:
-    """Combine (``np.maximum``, ``np.minimum``, ``np.add``) the pixels of a ``window`` x
-    ``window`` square around each pixel, separably (rows, then columns), edges repeated:
-    ``window`` vectorised passes per axis."""
+    """Combine (``np.maximum``, ``np.minimum``, ``np.logical_or``, ``np.add``) the pixels of
+    a ``window`` x ``window`` square around each pixel, separably (rows, then columns),
+    edges repeated."""
     half = window // 2
     for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (half, half)
-        padded = np.pad(values, pad, mode="edge")
-        size = values.shape[axis]
-        index = [slice(None), slice(None)]
-        index[axis] = slice(0, size)
-        result = padded[tuple(index)].copy()
-        for offset in range(1, window):
-            index[axis] = slice(offset, offset + size)
-            combine(result, padded[tuple(index)], out=result)
-        values = result
+        lines = np.moveaxis(values, axis, 0)
+        # The lines along `axis`, with the first and last repeated `half` times each side.
+        padded = np.empty((len(lines) + 2 * half, *lines.shape[1:]), dtype=values.dtype)
+        padded[half : half + len(lines)] = lines
+        padded[:half] = lines[:1]
+        padded[half + len(lines) :] = lines[-1:]
+        combined = _window_combine(padded, window, combine)[: len(lines)]
+        values = np.ascontiguousarray(np.moveaxis(combined, 0, axis))
     return values
+
+
+def _window_combine(values: np.ndarray, window: int, combine: np.ufunc) -> np.ndarray:
+    """``combine`` of ``values[i : i + window]`` along the first axis, for every ``i``, in
+    about log2(window) passes: a span of ``2w`` values combines two spans of ``w``. An
+    idempotent ``combine`` (max, min, or) ends with two overlapping spans that cover the
+    window; a sum adds the spans of ``window``'s binary digits, laid end to end.
+
+    Two buffers take turns holding the spans: fresh arrays for every pass cost more in
+    page faults than the passes themselves."""
+    count = values.shape[0] - window + 1
+    buffers = (np.empty_like(values), np.empty_like(values))
+    span, width, turn = values, 1, 0
+    total, start = None, 0
+    while True:
+        if combine is np.add and window & width:
+            part = span[start : start + count]
+            total = part.copy() if total is None else np.add(total, part, out=total)
+            start += width
+        if 2 * width > window:
+            break
+        out = buffers[turn][: len(span) - width]
+        combine(span[:-width], span[width:], out=out)
+        span, width, turn = out, 2 * width, 1 - turn
+    if total is not None:
+        return total
+    tail = window - width
+    return combine(span[:count], span[tail : tail + count], out=buffers[turn][:count])
 
 
 def _mean_filter(values: np.ndarray, window: int) -> np.ndarray:
@@ -448,11 +508,9 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
         (upper[:, 1:], lower[:, :-1]),
         (upper[:, :-1], lower[:, 1:]),
     ]
+    touching = [((a > 0) & (b > 0), a, b) for a, b in pairs]
     keys = np.concatenate(
-        [
-            a[(a > 0) & (b > 0)].astype(np.int64) * (n_runs + 1) + b[(a > 0) & (b > 0)]
-            for a, b in pairs
-        ]
+        [a[both].astype(np.int64) * (n_runs + 1) + b[both] for both, a, b in touching]
     )
     keys = np.unique(keys)
     first, second = keys // (n_runs + 1), keys % (n_runs + 1)
@@ -489,8 +547,14 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 def _run_lengths(mask: np.ndarray) -> np.ndarray:
     """For each ``True`` pixel, the length of the run along its row it belongs to."""
-    run_of = _runs(mask)
-    return np.bincount(run_of.ravel())[run_of] * mask
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask  # a False column each side starts and ends every run
+    steps = np.diff(padded.ravel())
+    starts, stops = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
+    lengths = np.zeros(mask.shape, dtype=np.intp)
+    lengths[mask] = np.repeat(stops - starts, stops - starts)
+    return lengths
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
