@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from gradcheck import numerical_gradient, relative_error
 
-from scratchcnn.inspection import layer_outputs, saliency, saliency_map
+from scratchcnn.inspection import layer_outputs, outputs_and_saliency_map, saliency, saliency_map
 from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from scratchcnn.model import Sequential
 
@@ -65,3 +65,29 @@ def test_saliency_is_largest_on_the_pixels_the_answer_depends_on():
     assert np.all(maps[:, ~block] == 0)
     assert np.all(maps[:, block] > 0)
     assert np.allclose(maps.reshape(3, -1).max(axis=1), 1.0)
+
+
+def test_one_pass_gives_the_layer_outputs_and_saliency_of_two():
+    """The explainer's single forward pass: the same outputs and saliency as
+    layer_outputs and saliency_map, each with its own forward pass (fused Conv-ReLU-Pool
+    steps in the latter), in float64."""
+    rng = np.random.default_rng(4)
+    model = Sequential(
+        [
+            Conv2D(1, 4, 3, padding="same", rng=rng, dtype=np.float64),
+            ReLU(),
+            MaxPool2D(2),
+            BatchNorm2D(4, dtype=np.float64),
+            Flatten(),
+            Dense(4 * 4 * 4, 3, rng=rng, dtype=np.float64),
+        ],
+        input_shape=(8, 8, 1),
+    )
+    model.layers[3].buffers["running_mean"][:] = rng.standard_normal(4)
+    x = rng.standard_normal((3, 8, 8, 1))
+    outputs, saliency_one_pass = outputs_and_saliency_map(model, x)
+    for (name, out), (expected_name, expected) in zip(outputs, layer_outputs(model, x)):
+        assert name == expected_name
+        np.testing.assert_array_equal(out, expected)
+    np.testing.assert_allclose(saliency_one_pass, saliency_map(model, x), rtol=1e-12, atol=1e-15)
+    assert not model.input_grad  # put back as it was

@@ -55,6 +55,32 @@ def saliency(
 def saliency_map(model: Sequential, x: np.ndarray, target: np.ndarray | int | None = None) -> np.ndarray:
     """``|d z_k / d x|`` reduced over channels to ``(N, H, W)``, scaled to [0, 1] per sample."""
     grad, _ = saliency(model, x, target)
+    return _scaled_magnitude(grad)
+
+
+def outputs_and_saliency_map(
+    model: Sequential, x: np.ndarray
+) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]:
+    """:func:`layer_outputs` and :func:`saliency_map` at the predicted classes, from one
+    forward pass: the backward pass runs layer by layer on what :func:`layer_outputs`
+    left in the layers' caches."""
+    outputs = layer_outputs(model, x)
+    logits = outputs[-1][1]
+    grad: np.ndarray | None = np.zeros_like(logits)
+    grad[np.arange(len(logits)), logits.argmax(axis=1)] = 1  # type: ignore[index]
+    wanted = model.input_grad
+    model.input_grad = True
+    try:
+        for layer in reversed(list(model)):
+            grad = layer.backward(grad)
+    finally:
+        model.input_grad = wanted
+    assert grad is not None
+    return outputs, _scaled_magnitude(grad)
+
+
+def _scaled_magnitude(grad: np.ndarray) -> np.ndarray:
+    """``|grad|``, its maximum over channels, scaled to [0, 1] per sample."""
     magnitude = np.abs(grad).max(axis=-1) if grad.ndim == 4 else np.abs(grad)
     peak = magnitude.reshape(len(magnitude), -1).max(axis=1)
     return magnitude / np.where(peak > 0, peak, 1).reshape(-1, *([1] * (magnitude.ndim - 1)))
