@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -271,12 +272,13 @@ def test_json_and_png_answers_match_the_library(server, explainer):
     assert answer["digit"] == 1
 
 
-@pytest.fixture
-def notebook_server():
+@pytest.fixture(params=[0, 2], ids=["in-process", "2-workers"])
+def notebook_server(request):
     """A server of the notebook's small network (random weights): the concurrency test is
-    about the server's threads and batching, so the model's own time is kept small."""
+    about the server's threads and batching, so the model's own time is kept small. It
+    answers in its own process, then with two worker processes."""
     small = DigitExplainer(build_model("classic", seed=0), "classic")
-    demo = make_server(small, "127.0.0.1", 0)
+    demo = make_server(small, "127.0.0.1", 0, workers=request.param)
     thread = threading.Thread(target=demo.serve_forever, daemon=True)
     thread.start()
     yield demo, small
@@ -337,6 +339,9 @@ def test_the_command_stops_cleanly_on_a_signal(signum, tmp_path):
         port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
         status, _ = raw_request(port, get("/api/model"))
         assert status == 200
+        status, answer = raw_request(port, post(PNG, "image/png"))
+        assert status == 200 and answer["digit"] == 1
+        children = child_processes(process.pid)
         process.send_signal(signum)
         out, err = process.communicate(timeout=15)
     finally:
@@ -346,8 +351,23 @@ def test_the_command_stops_cleanly_on_a_signal(signum, tmp_path):
     assert process.returncode == 0, err
     assert "server stopped" in out
     assert "Traceback" not in err
+    # The worker processes (one per core by default) went with it, and so did
+    # multiprocessing's resource tracker, which leaves once the server has gone.
+    deadline = time.monotonic() + 10
+    while [pid for pid in children if os.path.exists(f"/proc/{pid}")]:
+        assert time.monotonic() < deadline, f"still running: {children}"
+        time.sleep(0.05)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def child_processes(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (Linux's /proc; none elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except FileNotFoundError:
+        return []
 
 
 def test_loopback_addresses_are_told_from_exposed_ones():

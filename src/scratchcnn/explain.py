@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import threading
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +33,7 @@ import numpy as np
 
 from scratchcnn.errors import ScratchCNNError
 from scratchcnn.images import load_image_as_mnist, require_pillow
-from scratchcnn.inspection import layer_outputs, saliency_map
+from scratchcnn.inspection import outputs_and_saliency_map
 from scratchcnn.layers import BatchNorm2D, Conv2D, Dropout, MaxPool2D, ReLU
 from scratchcnn.losses import softmax
 from scratchcnn.model import Sequential
@@ -42,6 +44,9 @@ SIDE = 28
 PIXELS = SIDE * SIDE
 #: Image formats accepted, by Pillow's name for them.
 IMAGE_FORMATS = ("PNG", "JPEG")
+#: Request ``Content-Type``\ s of an image file, and of JSON pixels.
+IMAGE_TYPES = ("image/png", "image/jpeg")
+JSON_TYPE = "application/json"
 #: Largest image accepted, in pixels (width x height); larger ones are refused before
 #: decoding, so a small file that declares a huge picture (a decompression bomb) costs nothing.
 MAX_IMAGE_PIXELS = 40_000_000
@@ -132,6 +137,54 @@ class DigitExplainer:
         except Exception as exc:  # a decoder failure Pillow does not classify
             raise BadInputError(f"{_Upload.NAME}: damaged or unreadable image ({exc})") from None
 
+    @staticmethod
+    def pixels_from_body(kind: str, body: bytes) -> np.ndarray:
+        """The digit of a ``POST /api/predict`` body of ``Content-Type`` ``kind``
+        (:data:`JSON_TYPE` or one of :data:`IMAGE_TYPES`), as ``uint8`` (28, 28)."""
+        if kind == JSON_TYPE:
+            return DigitExplainer.pixels_from_json(pixels_field(body))
+        if kind in IMAGE_TYPES:
+            return DigitExplainer.pixels_from_image(body)
+        raise BadInputError(
+            f"Content-Type {kind or '(none)'!r}: send {JSON_TYPE}, {' or '.join(IMAGE_TYPES)}"
+        )
+
+    def respond(self, kind: str, body: bytes) -> tuple[int, bytes]:
+        """The HTTP status and JSON bytes answering one ``POST /api/predict`` body
+        (through :meth:`explain`, so concurrent calls run as one batch).
+
+        200 with :meth:`explain`'s answer; 400 with ``{"error": ...}`` for a digit that
+        cannot be used; 500 with ``{"error": "internal error", "traceback": ...}`` for a
+        failure of our own (the server logs the traceback and does not send it).
+        """
+        try:
+            return 200, json_bytes(self.explain(self.pixels_from_body(kind, body)))
+        except BadInputError as exc:
+            return 400, json_bytes({"error": str(exc)})
+        except Exception:
+            return 500, _internal_error()
+
+    def respond_batch(self, requests: Sequence[tuple[str, bytes]]) -> list[tuple[int, bytes]]:
+        """:meth:`respond` for many ``(kind, body)`` requests at once: their digits run
+        through the network as one batch (:meth:`explain_batch`)."""
+        answers: list[tuple[int, bytes] | None] = [None] * len(requests)
+        digits, places = [], []
+        for place, (kind, body) in enumerate(requests):
+            try:
+                digits.append(self.pixels_from_body(kind, body))
+                places.append(place)
+            except BadInputError as exc:
+                answers[place] = (400, json_bytes({"error": str(exc)}))
+            except Exception:
+                answers[place] = (500, _internal_error())
+        try:
+            for place, answer in zip(places, self.explain_batch(digits)):
+                answers[place] = (200, json_bytes(answer))
+        except Exception:
+            for place in places:
+                answers[place] = (500, _internal_error())
+        return answers  # type: ignore[return-value]
+
     # --- the answer ------------------------------------------------------------------
     def explain(self, pixels: np.ndarray) -> dict[str, Any]:
         """Classify one ``uint8`` (28, 28) digit and describe what the network did with it.
@@ -151,37 +204,47 @@ class DigitExplainer:
                 with self._queue_lock:
                     batch = self._queue[:MAX_BATCH]
                     del self._queue[:MAX_BATCH]
-                self._run(batch)
+                try:
+                    answers: list[Any] = self._explain_batch([s["pixels"] for s in batch])
+                except Exception as exc:  # each waiting caller raises it
+                    answers = [exc] * len(batch)
+                for waiting, answer in zip(batch, answers):
+                    waiting["answer"] = answer
         if isinstance(slot["answer"], BaseException):
             raise slot["answer"]
         return slot["answer"]
 
-    def _run(self, batch: list[dict[str, Any]]) -> None:
-        """Answer every slot of ``batch`` (called with the model lock held)."""
-        try:
-            pixels = np.stack([slot["pixels"] for slot in batch])
-            x = normalize(pixels, self.preprocessing, self.model.dtype)
-            outputs = layer_outputs(self.model, x)
-            saliency = saliency_map(self.model, x)
-            probabilities = softmax(outputs[-1][1].astype(np.float64))
-        except Exception as exc:  # each waiting caller raises it
-            for slot in batch:
-                slot["answer"] = exc
-            return
-        for index, slot in enumerate(batch):
-            digit = int(np.argmax(probabilities[index]))
-            slot["answer"] = {
+    def explain_batch(self, digits: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+        """:meth:`explain` for many ``uint8`` (28, 28) digits in one pass of the network
+        (safe to call from many threads: the network runs one batch at a time)."""
+        with self._lock:
+            return self._explain_batch(digits)
+
+    def _explain_batch(self, digits: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+        """The answers for ``digits`` (called with the model lock held)."""
+        if not digits:
+            return []
+        pixels = np.stack(digits)
+        x = normalize(pixels, self.preprocessing, self.model.dtype)
+        outputs, saliency = outputs_and_saliency_map(self.model, x)
+        probabilities = softmax(outputs[-1][1].astype(np.float64))
+        digits_found = np.argmax(probabilities, axis=1).tolist()
+        rounded = np.round(probabilities, 6).tolist()
+        images = pixels.astype(int).tolist()
+        saliency_rows = np.round(saliency.astype(np.float64), 4).tolist()
+        maps = [encode_feature_maps(name, outputs[layer][1]) for layer, name in self.stages]
+        return [
+            {
                 "digit": digit,
                 "label": self.class_names[digit],
-                "probabilities": [round(float(p), 6) for p in probabilities[index]],
+                "probabilities": rounded[index],
                 "class_names": self.class_names,
-                "input": pixels[index].astype(int).tolist(),
-                "saliency": np.round(saliency[index].astype(np.float64), 4).tolist(),
-                "feature_maps": [
-                    encode_feature_map(name, outputs[layer][1][index])
-                    for layer, name in self.stages
-                ],
+                "input": images[index],
+                "saliency": saliency_rows[index],
+                "feature_maps": [stage[index] for stage in maps],
             }
+            for index, digit in enumerate(digits_found)
+        ]
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /api/model`` answers: layers, sizes, training facts."""
@@ -247,6 +310,35 @@ def _stages(model: Sequential) -> list[tuple[int, str]]:
     return stages
 
 
+def pixels_field(body: bytes) -> Any:
+    """The ``pixels`` of a JSON body; NaN and Infinity are not JSON and are refused."""
+
+    def refuse_constant(name: str) -> Any:
+        raise BadInputError(f"{name} is not a number JSON allows; pixels must be 0..255")
+
+    try:
+        value = json.loads(body.decode("utf-8"), parse_constant=refuse_constant)
+    except UnicodeDecodeError:
+        raise BadInputError("the body is not UTF-8 text") from None
+    except RecursionError:
+        raise BadInputError("the JSON is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
+        raise BadInputError(f"bad JSON: {exc}") from None
+    if not isinstance(value, dict) or "pixels" not in value:
+        raise BadInputError('expected a JSON object {"pixels": [784 numbers 0-255]}')
+    return value["pixels"]
+
+
+def _internal_error() -> bytes:
+    """A 500 answer carrying the traceback of the exception being handled."""
+    return json_bytes({"error": "internal error", "traceback": traceback.format_exc()})
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def encode_feature_map(name: str, output: np.ndarray) -> dict[str, Any]:
     """One stage's (H, W, C) output as bytes: each shown channel scaled by its own range.
 
@@ -254,22 +346,33 @@ def encode_feature_map(name: str, output: np.ndarray) -> dict[str, Any]:
     is constant), laid out channel by channel, row-major, then base64-encoded. The first
     :data:`MAX_CHANNELS` channels are sent; ``low`` and ``high`` give each one's range.
     """
-    height, width, channels = output.shape
-    shown = output[..., :MAX_CHANNELS].astype(np.float64).transpose(2, 0, 1)
-    low = shown.min(axis=(1, 2))
-    high = shown.max(axis=(1, 2))
+    return encode_feature_maps(name, output[None])[0]
+
+
+def encode_feature_maps(name: str, outputs: np.ndarray) -> list[dict[str, Any]]:
+    """:func:`encode_feature_map` for each of a batch of (N, H, W, C) outputs, computed
+    for the whole batch at once."""
+    _, height, width, channels = outputs.shape
+    shown = outputs[..., :MAX_CHANNELS].astype(np.float64).transpose(0, 3, 1, 2)
+    low = shown.min(axis=(2, 3))
+    high = shown.max(axis=(2, 3))
     span = np.where(high > low, high - low, 1.0)
-    scaled = np.rint(255 * (shown - low[:, None, None]) / span[:, None, None]).astype(np.uint8)
-    return {
-        "name": name,
-        "height": height,
-        "width": width,
-        "channels": channels,
-        "shown": int(shown.shape[0]),
-        "low": [round(float(v), 5) for v in low],
-        "high": [round(float(v), 5) for v in high],
-        "data": base64.b64encode(scaled.tobytes()).decode("ascii"),
-    }
+    scaled = np.rint(255 * (shown - low[..., None, None]) / span[..., None, None])
+    scaled = scaled.astype(np.uint8)
+    lows, highs = np.round(low, 5).tolist(), np.round(high, 5).tolist()
+    return [
+        {
+            "name": name,
+            "height": height,
+            "width": width,
+            "channels": channels,
+            "shown": int(shown.shape[1]),
+            "low": lows[index],
+            "high": highs[index],
+            "data": base64.b64encode(scaled[index].tobytes()).decode("ascii"),
+        }
+        for index in range(len(outputs))
+    ]
 
 
 def decode_feature_map(encoded: dict[str, Any]) -> np.ndarray:

@@ -1146,6 +1146,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "print one line per request to stderr",
         "zh": "每个请求在标准错误输出打印一行",
     },
+    "cli.serve.help.workers": {
+        "en": "processes answering predictions, each with its own copy of the model; 0 answers "
+        "in the server process (default: one per core, at most {most}: {default} here)",
+        "zh": "回答预测请求的进程数，每个进程持有一份模型；0 表示在服务器进程内回答"
+        "（默认：每个核心一个，至多 {most} 个；本机为 {default}）",
+    },
+    "cli.serve.bad_workers": {
+        "en": "{value!r} is not a number of workers (0 or more)",
+        "zh": "{value!r} 不是有效的工作进程数（应为 0 或更大）",
+    },
     "cli.serve.bad_port": {
         "en": "expected a port from 0 to 65535, got {value!r}",
         "zh": "端口应在 0 到 65535 之间，实际为 {value!r}",

@@ -35,9 +35,10 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from scratchcnn.errors import ScratchCNNError
-from scratchcnn.explain import BadInputError, DigitExplainer
+from scratchcnn.explain import IMAGE_TYPES, JSON_TYPE, DigitExplainer, json_bytes
 from scratchcnn.i18n import LANGUAGES, MESSAGES, get_language, tr
 from scratchcnn.model import Sequential
+from scratchcnn.workers import WorkerPool
 
 #: Largest request body accepted, in bytes.
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -51,7 +52,6 @@ ASSETS: dict[str, tuple[str, str]] = {
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 API_ROUTES = {"/api/model": "GET, HEAD", "/api/messages": "GET, HEAD", "/api/predict": "POST"}
-IMAGE_TYPES = ("image/png", "image/jpeg")
 # The page loads nothing from anywhere but this server.
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
@@ -108,11 +108,26 @@ class DemoServer(ThreadingHTTPServer):
         self.loopback_only = is_loopback(address[0])
         web = resources.files("scratchcnn") / "web"
         self.assets = {path: (web / name).read_bytes() for path, (name, _) in ASSETS.items()}
-        self.model_json = _json_bytes(explainer.describe())
-        self.messages_json = _json_bytes(
+        self.model_json = json_bytes(explainer.describe())
+        self.messages_json = json_bytes(
             {"language": self.language, "languages": list(LANGUAGES), "messages": page_messages()}
         )
+        #: Worker processes answering predict requests (None: this process answers).
+        self.pool: WorkerPool | None = None
         super().__init__(address, DemoRequestHandler)
+
+    def respond(self, kind: str, body: bytes) -> tuple[int, bytes]:
+        """Status and JSON answer of a predict request: by a worker process when there are
+        workers, else by the explainer in this process."""
+        if self.pool is not None:
+            return self.pool.respond(kind, body)
+        return self.explainer.respond(kind, body)
+
+    def server_close(self) -> None:
+        """Close the socket, then stop the worker processes."""
+        super().server_close()
+        if self.pool is not None:
+            self.pool.close()
 
     @property
     def url(self) -> str:
@@ -208,22 +223,20 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        try:
-            if kind == "application/json":
-                pixels = self.server.explainer.pixels_from_json(_pixels_field(body))
-            elif kind in IMAGE_TYPES:
-                pixels = self.server.explainer.pixels_from_image(body)
-            else:
-                self._error(
-                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                    f"Content-Type {kind or '(none)'!r}: send application/json, image/png "
-                    "or image/jpeg",
-                )
-                return
-        except BadInputError as exc:
-            self._error(HTTPStatus.BAD_REQUEST, str(exc))
+        if kind != JSON_TYPE and kind not in IMAGE_TYPES:
+            self._error(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type {kind or '(none)'!r}: send {JSON_TYPE}, {' or '.join(IMAGE_TYPES)}",
+            )
             return
-        self._send_json(HTTPStatus.OK, self.server.explainer.explain(pixels))
+        status, payload = self.server.respond(kind, body)
+        if status == HTTPStatus.INTERNAL_SERVER_ERROR:
+            if self.server.log is not None:
+                print(f"error while answering {self.client_address[0]}:", file=self.server.log)
+                print(json.loads(payload).get("traceback"), file=self.server.log, flush=True)
+            self.close_connection = True
+            payload = json_bytes({"error": "internal error"})
+        self._send(HTTPStatus(status), "application/json", payload)
 
     def _read_body(self) -> bytes | None:
         """The request body, or None after answering why it cannot be had."""
@@ -281,7 +294,7 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: HTTPStatus, value: Any, headers: dict[str, str] | None = None
     ) -> None:
-        self._send(status, "application/json", _json_bytes(value), headers=headers)
+        self._send(status, "application/json", json_bytes(value), headers=headers)
 
     def _send(
         self,
@@ -317,29 +330,6 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             print(f"{self.address_string()} {format % args}", file=self.server.log, flush=True)
 
 
-def _pixels_field(body: bytes) -> Any:
-    """The ``pixels`` of a JSON body; NaN and Infinity are not JSON and are refused."""
-
-    def refuse_constant(name: str) -> Any:
-        raise BadInputError(f"{name} is not a number JSON allows; pixels must be 0..255")
-
-    try:
-        value = json.loads(body.decode("utf-8"), parse_constant=refuse_constant)
-    except UnicodeDecodeError:
-        raise BadInputError("the body is not UTF-8 text") from None
-    except RecursionError:
-        raise BadInputError("the JSON is nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
-        raise BadInputError(f"bad JSON: {exc}") from None
-    if not isinstance(value, dict) or "pixels" not in value:
-        raise BadInputError('expected a JSON object {"pixels": [784 numbers 0-255]}')
-    return value["pixels"]
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def make_server(
     model: Sequential | DigitExplainer,
     host: str = "127.0.0.1",
@@ -348,19 +338,30 @@ def make_server(
     source: str = "model",
     language: str | None = None,
     log: TextIO | None = None,
+    workers: int = 0,
 ) -> DemoServer:
     """A bound, not yet running, demo server (``port=0`` picks a free port).
 
-    Raises :class:`ScratchCNNError` when the address cannot be bound.
+    With ``workers`` > 0, predict requests are answered by that many worker processes
+    (:class:`~scratchcnn.workers.WorkerPool`), started before this returns; with 0 (the
+    default), by this process. ``server_close()`` stops the workers. Raises
+    :class:`ScratchCNNError` when the address cannot be bound or a worker cannot start.
     """
     explainer = model if isinstance(model, DigitExplainer) else DigitExplainer(model, source)
     try:
-        return DemoServer((host, port), explainer, language=language, log=log)
+        server = DemoServer((host, port), explainer, language=language, log=log)
     except OSError as exc:
         raise ScratchCNNError(
             tr("serve.cannot_listen", host=host, port=port, reason=exc.strerror or exc),
             hint=tr("serve.cannot_listen_hint"),
         ) from None
+    if workers:
+        try:
+            server.pool = WorkerPool(explainer.model, explainer.source, workers)
+        except BaseException:
+            server.server_close()
+            raise
+    return server
 
 
 def serve(
@@ -373,14 +374,18 @@ def serve(
     open_browser: bool = False,
     out: TextIO | None = None,
     log: TextIO | None = None,
+    workers: int = 0,
 ) -> None:
     """Serve the demo until Ctrl-C (SIGINT) or SIGTERM, then close the socket and return.
 
     Prints the address to ``out`` (default stdout), a warning to stderr when ``host`` is
-    not a loopback address, and request lines to ``log`` (default: none).
+    not a loopback address, and request lines to ``log`` (default: none). ``workers``: see
+    :func:`make_server`.
     """
     out = out or sys.stdout
-    server = make_server(model, host, port, source=source, language=language, log=log)
+    server = make_server(
+        model, host, port, source=source, language=language, log=log, workers=workers
+    )
     if not server.loopback_only:
         print(tr("serve.exposed", host=host), file=sys.stderr, flush=True)
     print(tr("serve.listening", model=source, url=server.url), file=out, flush=True)

@@ -15,6 +15,24 @@ from scratchcnn.i18n import tr
 
 #: The bundled model, inside the package.
 BUNDLED_MODEL = "models/demo.npz"
+#: The most worker processes ``serve`` starts by itself.
+MOST_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker process per usable core, at most :data:`MOST_DEFAULT_WORKERS`; none on
+    a single core, where a worker would only add a hop."""
+    from scratchcnn.workers import usable_cores
+
+    cores = usable_cores()
+    return min(cores, MOST_DEFAULT_WORKERS) if cores > 1 else 0
+
+
+def worker_count(text: str) -> int:
+    """An argparse type: a number of worker processes, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(tr("cli.serve.bad_workers", value=text))
+    return int(text)
 
 
 def port_number(text: str) -> int:
@@ -51,6 +69,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--open", action="store_true", help=tr("cli.serve.help.open"))
     parser.add_argument("--lang", choices=("en", "zh"), help=tr("cli.serve.help.lang"))
     parser.add_argument("--log", action="store_true", help=tr("cli.serve.help.log"))
+    workers = default_workers()
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=workers,
+        metavar="N",
+        help=tr("cli.serve.help.workers", most=MOST_DEFAULT_WORKERS, default=workers),
+    )
     parser.set_defaults(handler=run)
 
 
@@ -79,5 +105,6 @@ def run(args: argparse.Namespace) -> int:
         source=source,
         open_browser=args.open,
         log=sys.stderr if args.log else None,
+        workers=args.workers,
     )
     return 0
