@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 
 import numpy as np
 import pytest
+from serve_helpers import bundled_model
 
 from scratchcnn.explain import (
     BadInputError,
@@ -143,3 +146,49 @@ def test_a_model_that_is_not_a_digit_classifier_is_refused():
     model = Sequential([Conv2D(1, 2, 3)], input_shape=(28, 28, 1))
     with pytest.raises(ScratchCNNError, match="not class scores"):
         DigitExplainer(model)
+
+
+def test_a_batch_of_requests_gets_one_answer_each(explainer):
+    pixels = random_digit(5)
+    good = ("application/json", json.dumps({"pixels": pixels.ravel().tolist()}).encode())
+    answers = explainer.respond_batch(
+        [good, ("application/json", b"{"), ("image/png", b"\x89PNG broken"), good]
+    )
+    assert [status for status, _ in answers] == [200, 400, 400, 200]
+    single = json.loads(explainer.respond(*good)[1])
+    for _, payload in answers[::3]:
+        answer = json.loads(payload)
+        assert answer["digit"] == single["digit"] and answer["input"] == single["input"]
+    assert "bad JSON" in json.loads(answers[1][1])["error"]
+    assert explainer.respond_batch([]) == []
+
+
+def test_a_drawing_sent_at_112_pixels_reads_as_at_280():
+    """The page sends its 280x280 pad scaled to 112x112 (SEND_SIZE in web/app.js): the
+    network must see nearly the same digit and give the same answer."""
+    from PIL import Image
+
+    from scratchcnn import datasets
+
+    bundled = DigitExplainer(bundled_model(), "bundled")
+    digits, _ = datasets.load("mnist-sample", "test", limit=100)
+
+    def as_png(image) -> io.BytesIO:
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        return io.BytesIO(buffer.getvalue())
+
+    full, sent = [], []
+    for digit in digits:  # white ink on black, as on the pad
+        pad = Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC)
+        full.append(load_image_as_mnist(as_png(pad)))
+        sent.append(load_image_as_mnist(as_png(pad.resize((112, 112), Image.Resampling.BILINEAR))))
+    difference = np.abs(np.array(full, float) - np.array(sent, float)).mean(axis=(1, 2))
+    assert difference.mean() < 8  # gray levels of 255
+    agree = [
+        a["digit"] == b["digit"]
+        for a, b in zip(bundled.explain_batch(full), bundled.explain_batch(sent))
+    ]
+    assert sum(agree) >= 99
+    app = (resources.files("scratchcnn") / "web" / "app.js").read_text()
+    assert "const SEND_SIZE = 112;" in app

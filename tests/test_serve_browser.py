@@ -44,8 +44,24 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server():
+    """The demo as ``scratchcnn serve`` runs it on a multi-core machine: two worker
+    processes answer; the sizes of the images the page sends are recorded."""
+    from PIL import Image
+
     log = _Lines()
-    demo = make_server(DigitExplainer(bundled_model(), "bundled"), "127.0.0.1", 0, log=log)
+    demo = make_server(
+        DigitExplainer(bundled_model(), "bundled"), "127.0.0.1", 0, log=log, workers=2
+    )
+    demo.image_sizes = []
+    answer = demo.respond
+
+    def recording(kind: str, body: bytes) -> tuple[int, bytes]:
+        if kind.startswith("image/"):
+            with Image.open(io.BytesIO(body)) as image:
+                demo.image_sizes.append(image.size)
+        return answer(kind, body)
+
+    demo.respond = recording
     thread = threading.Thread(target=demo.serve_forever, daemon=True)
     thread.start()
     demo.request_log = log
@@ -155,6 +171,8 @@ def test_drawing_a_one_and_a_seven_with_mouse_and_touch(driver, server):
     draw(driver, seven, interaction.POINTER_TOUCH)
     assert wait_for_answer(driver) == "7"
     assert console_errors(driver) == []
+    # The 280x280 pad goes out scaled to SEND_SIZE (web/app.js).
+    assert server.image_sizes and set(server.image_sizes) == {(112, 112)}
 
 
 def test_uploading_a_png_shows_the_crop_the_network_saw(driver, server, tmp_path):
@@ -173,6 +191,7 @@ def test_uploading_a_png_shows_the_crop_the_network_saw(driver, server, tmp_path
     expected = load_image_as_mnist(io.BytesIO(png))
     assert np.array_equal(np.array(seen).reshape(28, 28), expected)
     assert console_errors(driver) == []
+    assert server.image_sizes[-1] == (200, 200)  # a photo goes as it is
 
 
 def test_the_page_switches_to_chinese(driver, server):
