@@ -1,12 +1,14 @@
 """Latency and throughput of ``scratchcnn serve`` with the bundled model.
 
-Starts ``python -m scratchcnn serve --port 0`` in a child process and sends it
-``POST /api/predict`` requests from 1 and from 16 client threads, each on its own
-keep-alive connection: JSON pixels (a 28x28 digit) and a PNG photo of a digit (200x200, run
-through the same preprocessing as ``scratchcnn predict``). Every answer is the full one the
-page uses (prediction, input, feature maps, saliency). For each case it prints the fastest,
-median and 99th percentile latency and the requests per second over the whole run (the
-fastest request shows the cost without queueing when other jobs load the machine).
+Starts ``python -m scratchcnn serve --port 0`` (with ``--workers N`` when given) in a child
+process and sends it ``POST /api/predict`` requests from 1 and from 16 client threads, each
+on its own keep-alive connection: ``pixels`` (JSON, a 28x28 digit), ``png`` (a 7 as the
+page sends it while drawing: the 280x280 pad scaled to 112x112) and ``photo`` (a 733x550
+phone-like JPEG from :mod:`scratchcnn.synthetic_photos`). Images go through the same
+preprocessing as ``scratchcnn predict``. Every answer is the full one the page uses
+(prediction, input, feature maps, saliency). For each case it prints the fastest, median
+and 99th percentile latency and the requests per second over the whole run (the fastest
+request shows the cost without queueing when other jobs load the machine).
 
 The baseline, measured in this process first, is :meth:`DigitExplainer.explain` called
 directly (no HTTP, no JSON): the ``x base`` column is each case's median latency over
@@ -15,7 +17,8 @@ clients on 2 cores.
 
 Usage::
 
-    python benchmarks/bench_serve.py [--requests N] [--clients 1,16]
+    python benchmarks/bench_serve.py [--requests N] [--clients 1,16] [--workers N]
+                                     [--cases pixels,png,photo]
 """
 
 from __future__ import annotations
@@ -38,24 +41,51 @@ machine.use_the_users_blas()
 
 import numpy as np  # noqa: E402
 
+from scratchcnn.cli.serve_cmd import default_workers  # noqa: E402
 from scratchcnn.explain import DigitExplainer  # noqa: E402
 from scratchcnn.images import load_image_as_mnist  # noqa: E402
 from scratchcnn.persistence import load  # noqa: E402
 
+#: The size the page sends its drawing at (``SEND_SIZE`` in web/app.js).
+SEND_SIZE = 112
 
-def digit_png() -> bytes:
+
+def canvas_png() -> bytes:
+    """A 7 as the page sends it while drawing: the 280x280 pad (white pen strokes 22
+    pixels wide on black) scaled to 112x112 with smoothing, as an RGBA PNG (``sendDrawing``
+    in web/app.js)."""
     from PIL import Image, ImageDraw
 
-    image = Image.new("L", (200, 200), 245)
-    ImageDraw.Draw(image).line([(45, 30), (155, 30), (80, 175)], fill=20, width=16)
+    image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(image).line(
+        [(70, 62), (205, 58), (165, 130), (118, 228)], fill=(255, 255, 255, 255), width=22, joint="curve"
+    )
+    image = image.resize((SEND_SIZE, SEND_SIZE), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
 
 
-def start_server() -> tuple[subprocess.Popen, int]:
+def photo_jpeg() -> bytes:
+    """A phone-like photo of a digit on paper (:mod:`scratchcnn.synthetic_photos`, seed 0),
+    built from a 7 drawn in 28x28 so that the benchmark needs no data set."""
+    from scratchcnn.synthetic_photos import make_photo
+
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[6:9, 7:21] = 255
+    for row in range(9, 23):
+        column = 20 - (row - 9) * 8 // 14
+        digit[row, column - 1 : column + 2] = 255
+    data, _ = make_photo(digit, np.random.default_rng(0))
+    return data
+
+
+def start_server(workers: int | None) -> tuple[subprocess.Popen, int, int]:
+    command = [sys.executable, "-m", "scratchcnn", "serve", "--port", "0", "--lang", "en"]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "scratchcnn", "serve", "--port", "0", "--lang", "en"],
+        command,
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -64,7 +94,8 @@ def start_server() -> tuple[subprocess.Popen, int]:
     if "http://127.0.0.1:" not in line:
         process.kill()
         raise SystemExit(f"the server did not start: {line!r}")
-    return process, int(line.split("http://127.0.0.1:")[1].split("/")[0])
+    port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+    return process, port, workers if workers is not None else default_workers()
 
 
 def run_case(port: int, body: bytes, kind: str, clients: int, per_client: int) -> tuple:
@@ -107,12 +138,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=480, help="requests per case (default 480)")
     parser.add_argument("--clients", default="1,16", help="client counts (default 1,16)")
+    parser.add_argument(
+        "--workers", type=int, help="the server's --workers (default: the server's default)"
+    )
+    parser.add_argument(
+        "--cases", default="pixels,png,photo", help="request kinds (default pixels,png,photo)"
+    )
     args = parser.parse_args()
     client_counts = [int(c) for c in args.clients.split(",")]
 
     with resources.as_file(resources.files("scratchcnn") / "models/demo.npz") as path:
         explainer = DigitExplainer(load(path), "bundled")
-    png = digit_png()
+    png, photo = canvas_png(), photo_jpeg()
     pixels = load_image_as_mnist(io.BytesIO(png))
     for _ in range(20):
         explainer.explain(pixels)
@@ -128,16 +165,19 @@ def main() -> int:
     print(
         f"baseline: DigitExplainer.explain in-process, median {base:.2f} ms, fastest {fastest:.2f} ms"
     )
-    header = f"{'request':<8} {'clients':>7} {'requests':>8} {'min ms':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'x base':>7} {'failed':>6}"
-    print(header)
-    print("-" * len(header))
     bodies = {
         "pixels": (json.dumps({"pixels": pixels.ravel().tolist()}).encode(), "application/json"),
         "png": (png, "image/png"),
+        "photo": (photo, "image/jpeg"),
     }
-    process, port = start_server()
+    process, port, workers = start_server(args.workers)
+    print(f"server: scratchcnn serve --workers {workers}")
+    header = f"{'request':<8} {'clients':>7} {'requests':>8} {'min ms':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'x base':>7} {'failed':>6}"
+    print(header)
+    print("-" * len(header))
     try:
-        for name, (body, kind) in bodies.items():
+        for name in args.cases.split(","):
+            body, kind = bodies[name]
             run_case(port, body, kind, 2, 10)  # warm up
             for clients in client_counts:
                 per_client = max(1, args.requests // clients)
