@@ -161,3 +161,25 @@ def test_reused_buffers_stay_correct_when_the_dtype_changes():
             g, w.astype(dtype), (7, 7), (1, 1), (0, 0, 0, 0), workspace
         )
         np.testing.assert_array_equal(reused, fresh)
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding"), [((1, 1), "valid"), ((2, 1), "same"), ((2, 2), "valid")]
+)
+def test_input_gradient_in_batch_chunks_equals_one_pass(monkeypatch, stride, padding):
+    """conv2d_backward_input goes through the batch in chunks that fit the cache; each
+    sample's sums are the same in any chunk, so the result is bit for bit the one pass's."""
+    rng = np.random.default_rng(7)
+    x_shape, kernel = (11, 9, 8, 3), (3, 2, 3, 5)
+    pads = F.resolve_padding(padding, kernel[:2], stride, x_shape[1:3])
+    oh = F.conv_output_size(9, 3, stride[0], pads[0], pads[1])
+    ow = F.conv_output_size(8, 2, stride[1], pads[2], pads[3])
+    g = rng.standard_normal((11, oh, ow, 5)).astype(np.float32)
+    w = rng.standard_normal(kernel).astype(np.float32)
+    monkeypatch.setattr(F, "CHUNK_BYTES", 1 << 40)
+    whole = F.conv2d_backward_input(g, w, (9, 8), stride, pads)
+    for chunk_bytes in (1, 3000, 10_000):  # one sample, a few, an uneven last chunk
+        monkeypatch.setattr(F, "CHUNK_BYTES", chunk_bytes)
+        workspace: F.Workspace = {}
+        chunked = F.conv2d_backward_input(g, w, (9, 8), stride, pads, workspace)
+        assert np.array_equal(chunked, whole)

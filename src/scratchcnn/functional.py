@@ -206,16 +206,48 @@ def conv2d_backward_input(
     ``dx_pad[i*s + a, j*s + b] += dy[i, j] @ w[a, b]^T`` for every offset ``(a, b)``:
     ``kh*kw`` products ``(N*OH*OW, Cout) @ (Cout, Cin)`` into one contiguous buffer, each
     added to a strided window of ``dx``. Rows and columns that land in the padding are
-    never written, so ``dx`` needs no padded copy.
+    never written, so ``dx`` needs no padded copy. The batch goes through in chunks of
+    about :data:`CHUNK_BYTES` of ``dx`` and products, so that the nine additions read and
+    write memory the cache still holds; each sample's sums are the same either way.
     """
-    kh, kw, cin, cout = weight.shape
+    cin = weight.shape[2]
     n, oh, ow, _ = grad_out.shape
     h, w = input_hw
+    grad_in = np.empty((n, h, w, cin), dtype=grad_out.dtype)
+    per_sample = (h * w + oh * ow) * cin * grad_out.itemsize
+    chunk = max(1, min(n, CHUNK_BYTES // max(1, per_sample)))
+    part = scratch_buffer(workspace, "offset_grad", (chunk * oh * ow, cin), grad_out.dtype)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        grad_in[start:stop] = 0  # zeroed here, where the additions find it in the cache
+        _add_offset_products(
+            grad_out[start:stop], weight, grad_in[start:stop], stride, pads,
+            part[: (stop - start) * oh * ow],
+        )
+    return grad_in
+
+
+#: Bytes of input gradient and offset products that one chunk of conv2d_backward_input
+#: works on: about what a core's L2 cache holds, with room for the kernel and the rest.
+CHUNK_BYTES = 2 * 1024 * 1024
+
+
+def _add_offset_products(
+    grad_out: np.ndarray,
+    weight: np.ndarray,
+    grad_in: np.ndarray,
+    stride: tuple[int, int],
+    pads: Pads,
+    part: np.ndarray,
+) -> None:
+    """``grad_in[i*s + a - top, j*s + b - left] += grad_out[i, j] @ weight[a, b]^T`` for
+    every offset ``(a, b)``, through the buffer ``part`` of ``(N*OH*OW, Cin)``."""
+    kh, kw, cin, _ = weight.shape
+    n, oh, ow, cout = grad_out.shape
+    h, w = grad_in.shape[1:3]
     top, _, left, _ = pads
     sh, sw = stride
-    grad_in = np.zeros((n, h, w, cin), dtype=grad_out.dtype)
     rows = grad_out.reshape(n * oh * ow, cout)
-    part = scratch_buffer(workspace, "offset_grad", (n * oh * ow, cin), grad_out.dtype)
     windows = part.reshape(n, oh, ow, cin)
     for a in range(kh):
         i0, i1 = _index_range(oh, sh, a - top, h)
@@ -231,7 +263,6 @@ def conv2d_backward_input(
             grad_in[
                 :, y0 : y0 + (i1 - i0 - 1) * sh + 1 : sh, x0 : x0 + (j1 - j0 - 1) * sw + 1 : sw
             ] += windows[:, i0:i1, j0:j1]
-    return grad_in
 
 
 def _index_range(count: int, stride: int, offset: int, size: int) -> tuple[int, int]:
