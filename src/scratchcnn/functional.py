@@ -220,7 +220,7 @@ def conv2d_backward_input(
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         grad_in[start:stop] = 0  # zeroed here, where the additions find it in the cache
-        _add_offset_products(
+        add_offset_products(
             grad_out[start:stop], weight, grad_in[start:stop], stride, pads,
             part[: (stop - start) * oh * ow],
         )
@@ -232,7 +232,7 @@ def conv2d_backward_input(
 CHUNK_BYTES = 2 * 1024 * 1024
 
 
-def _add_offset_products(
+def add_offset_products(
     grad_out: np.ndarray,
     weight: np.ndarray,
     grad_in: np.ndarray,
@@ -241,7 +241,8 @@ def _add_offset_products(
     part: np.ndarray,
 ) -> None:
     """``grad_in[i*s + a - top, j*s + b - left] += grad_out[i, j] @ weight[a, b]^T`` for
-    every offset ``(a, b)``, through the buffer ``part`` of ``(N*OH*OW, Cin)``."""
+    every offset ``(a, b)`` (the body of :func:`conv2d_backward_input`, for a batch or a
+    chunk of one), through the buffer ``part`` of ``(N*OH*OW, Cin)``."""
     kh, kw, cin, _ = weight.shape
     n, oh, ow, cout = grad_out.shape
     h, w = grad_in.shape[1:3]

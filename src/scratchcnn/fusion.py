@@ -80,47 +80,87 @@ class ConvPool:
                 if grad is None:
                     break
             return grad
-        conv, planes, top, bottom = self.conv, self._planes, self._top, self._bottom
+        conv, planes, top = self.conv, self._planes, self._top
         weight = conv.params["weight"]
         kh, kw, cin, cout = weight.shape
         grad_out = conv._check_grad(grad_out, top.shape)
+        n = top.shape[0]
+        oh, ow = self._output_hw
+        h, w = self._input_shape[1:3]
+        workspace = self._workspace
+        grads = F.scratch_buffer(workspace, "plane_grads", planes.shape, planes.dtype)
+        gate = grad_out
+        if self.relu:
+            gate = F.scratch_buffer(workspace, "gate", top.shape, top.dtype)
+        # The masks and the input gradient go through the batch in chunks that stay in the
+        # cache (see F.CHUNK_BYTES); the weight gradient is one product over all of it.
+        per_sample = 2 * planes[:, :, :1].nbytes
+        if conv.input_grad:
+            per_sample += (oh * ow * cout + h * w * cin + oh * ow * cin) * planes.itemsize
+            grad_in = np.empty(self._input_shape, dtype=planes.dtype)
+        chunk = max(1, min(n, 4 * F.CHUNK_BYTES // per_sample))
+        if conv.input_grad:
+            dtype = planes.dtype
+            natural = F.scratch_buffer(workspace, "conv_grad", (chunk, oh, ow, cout), dtype)
+            part = F.scratch_buffer(workspace, "offset_grad", (chunk * oh * ow, cin), dtype)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            self._plane_grads(
+                grad_out[start:stop], gate[start:stop], grads[:, :, start:stop], start, stop
+            )
+            if conv.input_grad:
+                count = stop - start
+                self._input_grad(
+                    grads[:, :, start:stop],
+                    grad_in[start:stop],
+                    natural[:count],
+                    part[: count * oh * ow],
+                )
+        rows = grads.reshape(-1, cout)
+        np.dot(self._cols.T, rows, out=conv.grads["weight"].reshape(kh * kw * cin, cout))
+        if "bias" in conv.params:
+            F.column_sums(gate.reshape(-1, cout), conv.grads["bias"], workspace)
+        return grad_in if conv.input_grad else None
+
+    def _plane_grads(
+        self, grad_out: np.ndarray, gate: np.ndarray, grads: np.ndarray, start: int, stop: int
+    ) -> None:
+        """The gradients of samples ``start:stop`` at the four planes, into ``grads`` (and,
+        with a ReLU, what passes it into ``gate``)."""
+        planes = self._planes[:, :, start:stop]  # type: ignore[index]
+        top, bottom = self._top[start:stop], self._bottom[start:stop]
         # Unfused order: the window's maximum is max(top row, bottom row), each the max of
         # its left and right value; strict comparisons keep the earlier one on ties.
         if self.relu:
             # relu(max + bias) passes gradient only where it is positive.
             maximum = np.maximum(top, bottom)
-            if "bias" in conv.params:
-                maximum += conv.params["bias"]
-            gate = grad_out * (maximum > 0)
-        else:
-            gate = grad_out
+            if "bias" in self.conv.params:
+                maximum += self.conv.params["bias"]
+            np.multiply(grad_out, maximum > 0, out=gate)
         from_bottom = bottom > top
-        grads = F.scratch_buffer(self._workspace, "plane_grads", planes.shape, planes.dtype)
         g_bottom = np.multiply(gate, from_bottom, out=grads[1, 0])
         g_top = np.subtract(gate, g_bottom, out=grads[0, 0])
         np.multiply(g_top, planes[0, 1] > planes[0, 0], out=grads[0, 1])
         g_top -= grads[0, 1]
         g_right = np.multiply(g_bottom, planes[1, 1] > planes[1, 0], out=grads[1, 1])
         g_bottom -= g_right
-        rows = grads.reshape(-1, cout)
-        np.dot(self._cols.T, rows, out=conv.grads["weight"].reshape(kh * kw * cin, cout))
-        if "bias" in conv.params:
-            F.column_sums(gate.reshape(-1, cout), conv.grads["bias"], self._workspace)
-        if not conv.input_grad:
-            return None
+
+    def _input_grad(
+        self, grads: np.ndarray, grad_in: np.ndarray, natural: np.ndarray, part: np.ndarray
+    ) -> None:
+        """dL/dx of a chunk of samples from their plane gradients ``grads``, into
+        ``grad_in``, through the buffers ``natural`` and ``part``."""
         # Back to the convolution's own output layout, where col2im's shifted windows are
         # long contiguous runs (the window-order planes would make them runs of Cin).
-        n, ph, pw = top.shape[:3]
-        oh, ow = self._output_hw
-        natural = F.scratch_buffer(self._workspace, "conv_grad", (n, oh, ow, cout), planes.dtype)
+        ph, pw = grads.shape[3:5]
         natural[:, 2 * ph :] = 0
         natural[:, :, 2 * pw :] = 0
         for p in range(2):
             for q in range(2):
                 natural[:, p : 2 * ph : 2, q : 2 * pw : 2] = grads[p, q]
-        return F.conv2d_backward_input(
-            natural, weight, self._input_shape[1:3], conv.stride, self._pads, self._workspace
-        )
+        grad_in[...] = 0
+        conv = self.conv
+        F.add_offset_products(natural, conv.params["weight"], grad_in, conv.stride, self._pads, part)
 
 
 def _window_view(
