@@ -14,8 +14,10 @@ path can reach anything else. A request body is limited to :data:`MAX_BODY_BYTES
 beyond it, refused before reading); bad requests get a JSON ``{"error": ...}`` with a 4xx
 status and the server keeps serving. When bound to a loopback address the server answers
 only requests whose ``Host`` names the loopback (a web page elsewhere cannot reach it by
-DNS rebinding). Built on the standard library's :class:`~http.server.ThreadingHTTPServer`;
-inference is serialised by the explainer's lock, image decoding runs in parallel.
+DNS rebinding). Built on the standard library's :class:`~http.server.ThreadingHTTPServer`.
+Predictions are answered by worker processes when ``make_server`` is given ``workers``
+(:mod:`scratchcnn.workers`), else in this process, where the explainer's lock serialises
+the network and waiting requests run as one batch.
 """
 
 from __future__ import annotations

@@ -4,13 +4,14 @@ A Python process runs Python code on one core at a time (the GIL), and preparing
 is Python driving NumPy on small arrays: with many clients, a single process keeps one
 core busy while the others idle. :class:`WorkerPool` starts ``count`` processes (by
 ``spawn``, the same on every OS), each with its own copy of the model and one BLAS thread.
-A request goes to an idle worker over a pipe as its ``Content-Type`` and body bytes and
-comes back as the status and the JSON answer's bytes
-(:meth:`scratchcnn.explain.DigitExplainer.respond`); requests that find every worker busy
-take the next one free, in the order they came. A worker that dies is replaced and its
-request answered 500. Workers ignore Ctrl-C (it reaches the whole terminal's process group)
-and leave when their pipe closes: the pool closes it, or the operating system does when the
-server is killed.
+Requests wait in one queue, in the order they came; whenever a worker is free, its thread
+here takes an equal share of them and sends them over the worker's pipe as one batch of
+``(Content-Type, body)`` pairs, and the worker answers each with its status and JSON bytes
+(:meth:`scratchcnn.explain.DigitExplainer.respond_batch`: every digit prepared, then the
+network run once for the batch). A worker that dies is replaced and its requests answered
+500. Workers ignore Ctrl-C (it reaches the whole terminal's process group) and leave when
+their pipe closes: the pool closes it, or the operating system does when the server is
+killed.
 
 Nothing here imports NumPy at module level: a worker caps the BLAS threads through the
 environment, which BLAS reads once, when NumPy is first imported.
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 #: Seconds a new worker may take to import NumPy and rebuild the model.
 START_TIMEOUT = 120
+#: Seconds closing waits for a worker to finish the batch it is answering.
+CLOSE_TIMEOUT = 10
 #: The environment variables that cap BLAS and OpenMP pools, set in each worker.
 _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _READY = b"ready"
@@ -168,7 +171,7 @@ class WorkerPool:
             self._condition.notify_all()
         for thread in self._threads:
             if thread is not threading.current_thread():
-                thread.join()
+                thread.join(timeout=CLOSE_TIMEOUT)  # a worker stuck in a batch is stopped below
         with self._condition:
             workers, self._workers = self._workers, []
             left, self._pending = list(self._pending), collections.deque()
