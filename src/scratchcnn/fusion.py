@@ -92,15 +92,17 @@ class ConvPool:
         gate = grad_out
         if self.relu:
             gate = F.scratch_buffer(workspace, "gate", top.shape, top.dtype)
-        # The masks and the input gradient go through the batch in chunks that stay in the
-        # cache (see F.CHUNK_BYTES); the weight gradient is one product over all of it.
+        # The masks and the input gradient go through the batch in chunks the cache holds:
+        # about 4 * F.CHUNK_BYTES of planes, their gradients and the input gradient's
+        # buffers (smaller chunks cost more in calls than they save). The weight gradient
+        # is one product over the whole batch.
         per_sample = 2 * planes[:, :, :1].nbytes
         if conv.input_grad:
             per_sample += (oh * ow * cout + h * w * cin + oh * ow * cin) * planes.itemsize
-            grad_in = np.empty(self._input_shape, dtype=planes.dtype)
         chunk = max(1, min(n, 4 * F.CHUNK_BYTES // per_sample))
         if conv.input_grad:
             dtype = planes.dtype
+            grad_in = np.empty(self._input_shape, dtype=dtype)
             natural = F.scratch_buffer(workspace, "conv_grad", (chunk, oh, ow, cout), dtype)
             part = F.scratch_buffer(workspace, "offset_grad", (chunk * oh * ow, cin), dtype)
         for start in range(0, n, chunk):
