@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from serve_helpers import bundled_model, digit_png, one_pixels
 
+from scratchcnn.cli.serve_cmd import default_workers
 from scratchcnn.explain import DigitExplainer
 from scratchcnn.images import load_image_as_mnist
 from scratchcnn.presets import build_model
@@ -343,13 +344,18 @@ def test_the_command_stops_cleanly_on_a_signal(signum, tmp_path):
         assert status == 200 and answer["digit"] == 1
         children = child_processes(process.pid)
         process.send_signal(signum)
-        out, err = process.communicate(timeout=15)
+        process.wait(timeout=15)
+        # Read through the text wrappers: readline() may already hold the next lines
+        # (communicate() would read past them from the raw pipes).
+        out, err = process.stdout.read(), process.stderr.read()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     assert process.returncode == 0, err
     assert "server stopped" in out
+    workers = default_workers()
+    assert (f"{workers} worker process" in out) == (workers > 0), out
     assert "Traceback" not in err
     # The worker processes (one per core by default) went with it, and so did
     # multiprocessing's resource tracker, which leaves once the server has gone.

@@ -1035,6 +1035,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "serving {model} on {url} (Ctrl-C to stop)",
         "zh": "正在 {url} 提供 {model}（按 Ctrl-C 停止）",
     },
+    "serve.workers": {
+        "en": "{count} worker processes answer predictions",
+        "zh": "{count} 个工作进程回答预测请求",
+    },
+    "serve.workers.one": {
+        "en": "1 worker process answers predictions",
+        "zh": "1 个工作进程回答预测请求",
+    },
     "serve.exposed": {
         "en": "warning: listening on {host}, which other machines can reach; anyone who can "
         "connect can use the demo",

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from scratchcnn.errors import ScratchCNNError
 from scratchcnn.explain import IMAGE_TYPES, JSON_TYPE, DigitExplainer, json_bytes
-from scratchcnn.i18n import LANGUAGES, MESSAGES, get_language, tr
+from scratchcnn.i18n import LANGUAGES, MESSAGES, get_language, tr, tr_count
 from scratchcnn.model import Sequential
 from scratchcnn.workers import WorkerPool
 
@@ -391,6 +391,8 @@ def serve(
     if not server.loopback_only:
         print(tr("serve.exposed", host=host), file=sys.stderr, flush=True)
     print(tr("serve.listening", model=source, url=server.url), file=out, flush=True)
+    if server.pool is not None:
+        print(tr_count("serve.workers", server.pool.size), file=out, flush=True)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
     try:
