@@ -13,8 +13,8 @@ before NumPy, and with it OpenBLAS, is first imported.
 from __future__ import annotations
 
 import os
-import platform
-from typing import Any
+
+from scratchcnn.machine import cpu_model, numpy_blas
 
 FORCED_KERNEL_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -31,35 +31,9 @@ def use_the_users_blas() -> None:
         os.environ.pop(variable, None)
 
 
-def cpu_model() -> str:
-    """The CPU's model name, from /proc/cpuinfo where there is one."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def _numpy_blas() -> dict[str, Any] | None:
-    """threadpoolctl's record of the BLAS NumPy uses (NumPy's own if several are loaded),
-    ``{}`` when none is found; ``None`` without threadpoolctl."""
-    import numpy  # noqa: F401  (loads the BLAS, so that threadpoolctl can see it)
-
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    own = [pool for pool in pools if "numpy" in str(pool.get("filepath", ""))]
-    return (own or pools or [{}])[0]
-
-
 def blas_core() -> str:
     """The kernel family ("architecture") OpenBLAS chose, as threadpoolctl reports it."""
-    pool = _numpy_blas()
+    pool = numpy_blas()
     if pool is None:
         forced = os.environ.get("OPENBLAS_CORETYPE")
         return f"{forced} (asked for)" if forced else "unknown (no threadpoolctl)"
@@ -71,7 +45,7 @@ def describe() -> str:
     threads) and the load average over the last 1, 5 and 15 minutes."""
     import numpy as np
 
-    pool = _numpy_blas()
+    pool = numpy_blas()
     if pool is None:
         blas = f"kernels {blas_core()}"
     elif not pool:

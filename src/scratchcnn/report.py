@@ -37,6 +37,7 @@ from scratchcnn.errors import ScratchCNNError
 from scratchcnn.i18n import get_language, tr
 from scratchcnn.inspection import layer_outputs, saliency_map
 from scratchcnn.layers import Conv2D, MaxPool2D
+from scratchcnn.machine import blas_description, cpu_model, usable_cores
 from scratchcnn.metrics import Evaluation, evaluate, precision_recall_f1
 from scratchcnn.model import Sequential
 from scratchcnn.preprocessing import normalize
@@ -542,43 +543,14 @@ def figure_png(figure: Figure) -> bytes:
 
 def machine_description(language: str | None = None) -> dict[str, str]:
     """The CPU, cores, Python, NumPy and BLAS of this machine, as display strings."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu": _cpu_model(),
-        "cores": tr("report.machine.cores", language, usable=usable, total=os.cpu_count()),
+        "cpu": cpu_model(),
+        "cores": tr("report.machine.cores", language, usable=usable_cores(), total=os.cpu_count()),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "numpy": np.__version__,
-        "blas": _blas_description(),
+        "blas": blas_description(),
         "system": f"{platform.system()} {platform.release()} ({platform.machine()})",
     }
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def _blas_description() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-
-        for pool in threadpool_info():
-            if pool.get("user_api") == "blas":
-                parts = [pool.get("internal_api"), pool.get("version"), pool.get("architecture")]
-                return " ".join(str(p) for p in parts if p) + f", {pool.get('num_threads')} threads"
-    except Exception:  # threadpoolctl absent or unable to inspect: fall back to numpy's record
-        pass
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:
-        return "unknown"
 
 
 _STYLE = """

@@ -47,13 +47,6 @@ _WORKER_DIED = (
 )
 
 
-def usable_cores() -> int:
-    """The number of cores this process may run on (its CPU affinity where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
 def model_data(model: Sequential) -> tuple[str, list[tuple[str, str, list[int], bytes]]]:
     """The model as plain Python data (JSON text and raw array bytes), for a new process.
 

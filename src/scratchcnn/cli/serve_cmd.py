@@ -22,7 +22,7 @@ MOST_DEFAULT_WORKERS = 4
 def default_workers() -> int:
     """One worker process per usable core, at most :data:`MOST_DEFAULT_WORKERS`; none on
     a single core, where a worker would only add a hop."""
-    from scratchcnn.workers import usable_cores
+    from scratchcnn.machine import usable_cores
 
     cores = usable_cores()
     return min(cores, MOST_DEFAULT_WORKERS) if cores > 1 else 0
