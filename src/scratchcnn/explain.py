@@ -62,6 +62,10 @@ class BadInputError(ScratchCNNError):
     """A request's digit cannot be used (wrong size, not numbers, unreadable image)."""
 
 
+class UnsupportedTypeError(BadInputError):
+    """A request body of a ``Content-Type`` the demo does not read (HTTP 415)."""
+
+
 class DigitExplainer:
     """A trained 28x28 digit classifier with the lock and metadata the demo needs."""
 
@@ -145,7 +149,7 @@ class DigitExplainer:
             return DigitExplainer.pixels_from_json(pixels_field(body))
         if kind in IMAGE_TYPES:
             return DigitExplainer.pixels_from_image(body)
-        raise BadInputError(
+        raise UnsupportedTypeError(
             f"Content-Type {kind or '(none)'!r}: send {JSON_TYPE}, {' or '.join(IMAGE_TYPES)}"
         )
 
@@ -154,13 +158,13 @@ class DigitExplainer:
         (through :meth:`explain`, so concurrent calls run as one batch).
 
         200 with :meth:`explain`'s answer; 400 with ``{"error": ...}`` for a digit that
-        cannot be used; 500 with ``{"error": "internal error", "traceback": ...}`` for a
+        cannot be used (415 for a ``Content-Type`` it does not read); 500 with ``{"error": "internal error", "traceback": ...}`` for a
         failure of our own (the server logs the traceback and does not send it).
         """
         try:
             return 200, json_bytes(self.explain(self.pixels_from_body(kind, body)))
         except BadInputError as exc:
-            return 400, json_bytes({"error": str(exc)})
+            return _refusal(exc)
         except Exception:
             return 500, _internal_error()
 
@@ -174,7 +178,7 @@ class DigitExplainer:
                 digits.append(self.pixels_from_body(kind, body))
                 places.append(place)
             except BadInputError as exc:
-                answers[place] = (400, json_bytes({"error": str(exc)}))
+                answers[place] = _refusal(exc)
             except Exception:
                 answers[place] = (500, _internal_error())
         try:
@@ -327,6 +331,12 @@ def pixels_field(body: bytes) -> Any:
     if not isinstance(value, dict) or "pixels" not in value:
         raise BadInputError('expected a JSON object {"pixels": [784 numbers 0-255]}')
     return value["pixels"]
+
+
+def _refusal(exc: BadInputError) -> tuple[int, bytes]:
+    """The 4xx answer to a request whose digit cannot be had."""
+    status = 415 if isinstance(exc, UnsupportedTypeError) else 400
+    return status, json_bytes({"error": str(exc)})
 
 
 def _internal_error() -> bytes:

@@ -37,7 +37,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from scratchcnn.errors import ScratchCNNError
-from scratchcnn.explain import IMAGE_TYPES, JSON_TYPE, DigitExplainer, json_bytes
+from scratchcnn.explain import DigitExplainer, json_bytes
 from scratchcnn.i18n import LANGUAGES, MESSAGES, get_language, tr, tr_count
 from scratchcnn.model import Sequential
 from scratchcnn.workers import WorkerPool
@@ -225,12 +225,6 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if kind != JSON_TYPE and kind not in IMAGE_TYPES:
-            self._error(
-                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                f"Content-Type {kind or '(none)'!r}: send {JSON_TYPE}, {' or '.join(IMAGE_TYPES)}",
-            )
-            return
         status, payload = self.server.respond(kind, body)
         if status == HTTPStatus.INTERNAL_SERVER_ERROR:
             if self.server.log is not None:
