@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tolerances import gamma
 
 from scratchcnn import functional as F
 
@@ -168,7 +169,9 @@ def test_reused_buffers_stay_correct_when_the_dtype_changes():
 )
 def test_input_gradient_in_batch_chunks_equals_one_pass(monkeypatch, stride, padding):
     """conv2d_backward_input goes through the batch in chunks that fit the cache; each
-    sample's sums are the same in any chunk, so the result is bit for bit the one pass's."""
+    sample's sums are the same in any chunk. BLAS may still round the shorter products
+    differently (another kernel for another row count), so the chunked result is held to
+    the float32 bound of those sums: gamma(Cout + kh*kw) times the sum of |terms|."""
     rng = np.random.default_rng(7)
     x_shape, kernel = (11, 9, 8, 3), (3, 2, 3, 5)
     pads = F.resolve_padding(padding, kernel[:2], stride, x_shape[1:3])
@@ -178,8 +181,13 @@ def test_input_gradient_in_batch_chunks_equals_one_pass(monkeypatch, stride, pad
     w = rng.standard_normal(kernel).astype(np.float32)
     monkeypatch.setattr(F, "CHUNK_BYTES", 1 << 40)
     whole = F.conv2d_backward_input(g, w, (9, 8), stride, pads)
+    terms = F.conv2d_backward_input(
+        np.abs(g).astype(np.float64), np.abs(w).astype(np.float64), (9, 8), stride, pads
+    )
+    bound = 2 * gamma(5 + 3 * 2) * terms
     for chunk_bytes in (1, 3000, 10_000):  # one sample, a few, an uneven last chunk
         monkeypatch.setattr(F, "CHUNK_BYTES", chunk_bytes)
         workspace: F.Workspace = {}
         chunked = F.conv2d_backward_input(g, w, (9, 8), stride, pads, workspace)
-        assert np.array_equal(chunked, whole)
+        assert np.all(np.abs(chunked.astype(np.float64) - whole) <= bound)
+        assert np.array_equal(chunked == 0, whole == 0)  # the padding is never written

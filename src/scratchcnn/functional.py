@@ -208,7 +208,8 @@ def conv2d_backward_input(
     added to a strided window of ``dx``. Rows and columns that land in the padding are
     never written, so ``dx`` needs no padded copy. The batch goes through in chunks of
     about :data:`CHUNK_BYTES` of ``dx`` and products, so that the nine additions read and
-    write memory the cache still holds; each sample's sums are the same either way.
+    write memory the cache still holds; each sample's sums are the same either way (BLAS
+    may round a shorter product differently if it picks another kernel for it).
     """
     cin = weight.shape[2]
     n, oh, ow, _ = grad_out.shape
