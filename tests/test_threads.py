@@ -1,4 +1,5 @@
-"""limit_threads caps BLAS's thread pool, restores it, and fails clearly without threadpoolctl."""
+"""limit_threads sets the engine's threads and caps BLAS's pool, restores both, and fails
+clearly without threadpoolctl; the CLI runs on one thread per core unless told otherwise."""
 
 from __future__ import annotations
 
@@ -72,3 +73,45 @@ def test_threads_option_caps_blas_while_the_command_runs(tmp_path, monkeypatch, 
     capsys.readouterr()
     assert main(["train", "--help"]) == 0
     assert "--threads" in capsys.readouterr().out
+
+
+def evaluate_seeing_the_engine_threads(tmp_path, monkeypatch, argv_tail):
+    """Run ``evaluate`` on a classic model; return the engine and BLAS thread counts seen
+    while it evaluated."""
+    import scratchcnn.training
+    from scratchcnn.cli import main
+    from scratchcnn.persistence import save
+    from scratchcnn.presets import build_model
+    from scratchcnn.threads import engine_threads
+
+    path = tmp_path / "m.npz"
+    save(build_model("classic"), path)
+    original = scratchcnn.training.evaluate
+    seen = []
+
+    def evaluate_and_count(*args, **kwargs):
+        seen.append((engine_threads(), blas_threads()))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scratchcnn.training, "evaluate", evaluate_and_count)
+    argv = ["evaluate", str(path), "--dataset", "mnist-sample", "--json", *argv_tail]
+    assert main(argv) == 0
+    return seen
+
+
+def test_the_command_line_runs_on_one_thread_per_usable_core_by_default(tmp_path, monkeypatch):
+    from scratchcnn import machine
+    from scratchcnn.threads import engine_threads
+
+    monkeypatch.setattr(machine, "usable_cores", lambda: 3)
+    assert evaluate_seeing_the_engine_threads(tmp_path, monkeypatch, []) == [(3, 1)]
+    assert evaluate_seeing_the_engine_threads(tmp_path, monkeypatch, ["--threads", "2"]) == [(2, 1)]
+    assert engine_threads() == 1  # restored after the command
+
+
+def test_without_threadpoolctl_the_default_leaves_the_engine_as_it_is(tmp_path, monkeypatch):
+    before = blas_threads()
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # makes the import fail
+    assert evaluate_seeing_the_engine_threads(tmp_path, monkeypatch, []) == [(1, None)]
+    monkeypatch.undo()
+    assert blas_threads() == before

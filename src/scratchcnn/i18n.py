@@ -1181,9 +1181,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "请用 `pip install threadpoolctl` 安装",
     },
     "cli.help.threads": {
-        "en": "use at most N threads for the matrix products (default: one per core; "
-        "needs threadpoolctl)",
-        "zh": "矩阵乘法最多使用 N 个线程（默认：每个核心一个；需要 threadpoolctl）",
+        "en": "run on N threads: batches cut into up to N parts computed side by side, "
+        "each matrix product on one BLAS thread (default: one per core; needs threadpoolctl)",
+        "zh": "使用 N 个线程运行：批次最多切成 N 份并行计算，每个矩阵乘法只用一个 BLAS 线程"
+        "（默认：每个核心一个；需要 threadpoolctl）",
     },
     "cli.summary.table.layer": {"en": "Layer", "zh": "层"},
     "cli.summary.table.output_shape": {"en": "Output shape", "zh": "输出形状"},

@@ -10,8 +10,10 @@ import numpy as np
 from scratchcnn.fusion import Step, plan
 from scratchcnn.layers import Conv2D, Dense, Layer
 from scratchcnn.losses import softmax
+from scratchcnn.parallel import parallel_plan
 from scratchcnn.parameter import Parameter
 from scratchcnn.tables import display_width, format_table
+from scratchcnn.threads import engine_threads
 
 Shape = tuple[int, ...]
 
@@ -26,6 +28,8 @@ class Sequential:
     With ``fuse`` (the default), ``forward`` and ``backward`` run each Conv2D followed by
     (a ReLU and) a 2x2 MaxPool2D as one fused step (:mod:`scratchcnn.fusion`), with the
     same results; the layers, and everything that looks at them one by one, stay as they are.
+    Under :func:`scratchcnn.threads.limit_threads` with more than one thread, stretches of
+    per-sample steps run on parts of the batch side by side (:mod:`scratchcnn.parallel`).
     """
 
     def __init__(
@@ -75,13 +79,16 @@ class Sequential:
     def steps(self) -> list[Step]:
         """What ``forward`` runs: the layers, with fusable groups as single steps.
 
-        Planned once for a given list of layers and kept, with the fused steps' buffers.
+        Planned once for a given list of layers and engine thread count and kept, with the
+        fused steps' buffers.
         """
-        if not self.fuse:
+        threads = engine_threads()
+        if not self.fuse and threads == 1:
             return self.layers
-        key = tuple(map(id, self.layers))
+        key = (threads, *map(id, self.layers))
         if key != self._plan_key:
-            self._plan, self._plan_key = plan(self.layers), key
+            steps = plan(self.layers) if self.fuse else list(self.layers)
+            self._plan, self._plan_key = parallel_plan(steps, threads), key
         return self._plan
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

@@ -241,12 +241,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_handler(args: argparse.Namespace) -> int:
-    """The command's handler, under ``--threads N`` where the command has that option."""
-    threads = getattr(args, "threads", None)
-    if threads is None:
+    """The command's handler, on ``--threads N`` threads where the command has that option
+    (default: one per usable core, when threadpoolctl is there to set BLAS's count)."""
+    if not hasattr(args, "threads"):
         return int(args.handler(args) or 0)
     from scratchcnn.threads import limit_threads
 
+    threads = args.threads
+    if threads is None:
+        from scratchcnn.machine import usable_cores
+
+        try:
+            import threadpoolctl  # noqa: F401
+        except ImportError:  # the engine then runs as NumPy's BLAS sets itself up
+            return int(args.handler(args) or 0)
+        threads = usable_cores()
     with limit_threads(threads):
         return int(args.handler(args) or 0)
 

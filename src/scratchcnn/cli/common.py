@@ -80,8 +80,9 @@ def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_threads_argument(parser: argparse.ArgumentParser) -> None:
-    """``--threads N``: cap the BLAS threads of the command (see :mod:`scratchcnn.threads`);
-    :func:`scratchcnn.cli.main` applies it around the command's handler."""
+    """``--threads N``: the threads the command's engine runs on (see
+    :mod:`scratchcnn.threads`); :func:`scratchcnn.cli.main` applies it around the command's
+    handler."""
     parser.add_argument("--threads", type=positive_int, metavar="N", help=tr("cli.help.threads"))
 
 
