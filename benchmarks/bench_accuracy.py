@@ -6,7 +6,9 @@ takes the preset's ``per_dataset`` changes) on the 60,000 training images, once 
 recipe runs in PyTorch on the CPU as well: same architecture, initial weight scheme aside,
 same optimiser, schedule, label smoothing, batch order, augmentation and thread count.
 Training time is the time of ``Trainer.fit`` (what ``scratchcnn train`` reports), not
-the loading of the data or the test.
+the loading of the data or the test. scratchcnn trains on ``--threads`` threads as
+``scratchcnn train`` does (``scratchcnn.threads.limit_threads``: batches cut into parts
+computed side by side, one BLAS thread each); PyTorch on as many threads.
 
 Every seed prints one line with the machine's load average (``os.getloadavg``, 1 minute)
 before it; a table in Markdown follows with, per data set and preset, the mean and the
@@ -79,6 +81,7 @@ from scratchcnn.layers import BatchNorm2D, Conv2D, Dense, Flatten, Layer, MaxPoo
 from scratchcnn.model import Sequential  # noqa: E402
 from scratchcnn.preprocessing import normalize  # noqa: E402
 from scratchcnn.presets import PRESETS, build_model  # noqa: E402
+from scratchcnn.threads import limit_threads  # noqa: E402
 from scratchcnn.training import (  # noqa: E402
     TrainConfig,
     Trainer,
@@ -96,8 +99,10 @@ def train_ours(preset: str, dataset: str, config: TrainConfig) -> tuple[float, f
     test_images, test_labels = datasets.load(dataset, "test")
     model = build_model(preset, seed=config.seed)
     trainer = Trainer(model, config)
-    trainer.fit(images, labels)
-    return evaluate(model, test_images, test_labels).accuracy, trainer.seconds
+    with limit_threads(ARGS.threads):
+        trainer.fit(images, labels)
+        accuracy = evaluate(model, test_images, test_labels).accuracy
+    return accuracy, trainer.seconds
 
 
 def torch_model(preset: str):

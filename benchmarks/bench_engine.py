@@ -9,14 +9,20 @@ forward, softmax cross-entropy, backward, SGD update) and run in inference mode:
   Dense 9216 -> 128 -> ReLU -> Dense 128 -> 10, at batch 128.
 
 PyTorch (CPU) runs the same architecture and batch. Each side runs at its best of 1 and 2
-threads (each round tries both; the columns ``t`` say which won; scratchcnn's BLAS threads
-are set through threadpoolctl, as ``scratchcnn.threads.limit_threads`` does): on a busy
-machine a second BLAS thread that waits for a core can cost more than it brings. The ratio column is scratchcnn's
+threads (each round tries both; the columns ``t`` say which won). scratchcnn runs as
+``--threads N`` runs it (``scratchcnn.threads.limit_threads``): on 2 threads each batch of
+at least 64 is cut into two parts computed side by side, every matrix product on one BLAS
+thread; on 1, and for smaller batches, the batch stays whole on one BLAS thread. On a busy machine a second thread
+that waits for a core can cost more than it brings. The ratio column is scratchcnn's
 images/s over PyTorch's (above 1: scratchcnn is faster), each side's best round; the two
 sides take turns (``--rounds``), and the last column gives the lowest and highest ratio of
-a single round, a measure of how much the machine wandered meanwhile. A last line times
-the matrix products of the larger network's training step alone, in the shapes the engine
-hands them to BLAS: the floor of that step, which BLAS, not scratchcnn, decides.
+a single round, a measure of how much the machine wandered meanwhile.
+
+A last line times the matrix products of the larger network's training step alone, in the
+shapes the engine hands them to BLAS: the floor of that step, which BLAS, not scratchcnn,
+decides. The floor is the faster of two ways to run them on the step's thread count: the
+whole batch's products on that many BLAS threads, or each part's products on one BLAS
+thread, the parts at the same time (as the engine runs them).
 
 Every run prints the CPU model and the kernel family OpenBLAS chose (at the start and
 again, with the load average then, at the end), so figures from different machines can
@@ -77,13 +83,15 @@ from scratchcnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU  # noqa: E
 from scratchcnn.losses import softmax_cross_entropy  # noqa: E402
 from scratchcnn.model import Sequential  # noqa: E402
 from scratchcnn.optim import SGD  # noqa: E402
+from scratchcnn.parallel import part_bounds, run_in_threads  # noqa: E402
 
 try:
-    import threadpoolctl  # noqa: F401
+    from threadpoolctl import threadpool_limits
 
     from scratchcnn.threads import limit_threads
 except ImportError:  # pragma: no cover - then scratchcnn runs at --threads only
     limit_threads = None
+    threadpool_limits = contextlib.nullcontext
 try:
     import torch
 except ImportError:  # pragma: no cover - the benchmark still reports our own numbers
@@ -177,7 +185,7 @@ def compare(
 
 @contextlib.contextmanager
 def with_our_threads(threads: int):
-    """NumPy's BLAS limited to ``threads`` (through threadpoolctl) inside the block."""
+    """scratchcnn on ``threads`` threads inside the block, as ``--threads`` runs it."""
     if limit_threads is None:
         yield
         return
@@ -231,7 +239,7 @@ def torch_steps(build, batch: int):
     return train_step, infer
 
 
-def larger_step_products(batch: int) -> list:
+def larger_step_products(batch: int, seed: int = 0) -> list:
     """The matrix products of one training step of the larger network, as calls, in the
     shapes the engine hands them to BLAS.
 
@@ -240,7 +248,7 @@ def larger_step_products(batch: int) -> list:
     Forward, weight gradient and input gradient of each layer; the first convolution has
     no input gradient, and the second's is nine products, one per kernel offset.
     """
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     n = batch
 
     def matrix(rows: int, cols: int) -> np.ndarray:
@@ -272,25 +280,48 @@ def larger_step_products(batch: int) -> list:
     return products
 
 
-def step_against_floor(step, products: list, seconds: float, rounds: int):
-    """Milliseconds of ``step`` and of ``products`` (each product at its best of three
-    calls, summed), taking turns for ``rounds`` rounds; returns the best of each and the
-    lowest and highest per-round ratio step / products."""
-    best_step = best_floor = float("inf")
+def larger_step_floors(batch: int, threads: int) -> dict[str, tuple[list, int]]:
+    """The larger step's products run two ways on ``threads`` threads, each as (calls,
+    BLAS threads): the whole batch's products on ``threads`` BLAS threads, and (for more
+    than one thread) the products of ``threads`` parts of the batch, one BLAS thread each,
+    the parts' k-th products at the same time."""
+    floors = {"whole batch": (larger_step_products(batch), threads)}
+    if threads > 1:
+        parts = [
+            larger_step_products(len(range(batch)[part]), seed=k)
+            for k, part in enumerate(part_bounds(batch, threads))
+        ]
+        together = [lambda calls=calls: run_in_threads(calls) for calls in zip(*parts)]
+        floors[f"{threads} parts"] = (together, 1)
+    return floors
+
+
+def step_against_floor(step, floors: dict[str, tuple[list, int]], seconds: float, rounds: int):
+    """Milliseconds of ``step`` and of each way in ``floors`` to run its products (each
+    product at its best of three calls, summed), taking turns for ``rounds`` rounds; returns
+    the best step, the best of each way, and the lowest and highest per-round ratio of the
+    step to the faster way of that round."""
+    best_step = float("inf")
+    best_floors = dict.fromkeys(floors, float("inf"))
     ratios = []
     for _ in range(rounds):
         step_ms = 1e3 / images_per_second(step, 1, seconds / rounds)
-        floor_ms = 0.0
-        for product in products:
-            calls = []
-            for _ in range(3):
-                start = time.perf_counter()
-                product()
-                calls.append(time.perf_counter() - start)
-            floor_ms += 1e3 * min(calls)
-        best_step, best_floor = min(best_step, step_ms), min(best_floor, floor_ms)
-        ratios.append(step_ms / floor_ms)
-    return best_step, best_floor, min(ratios), max(ratios)
+        round_floors = []
+        for name, (products, blas) in floors.items():
+            floor_ms = 0.0
+            with threadpool_limits(blas):
+                for product in products:
+                    calls = []
+                    for _ in range(3):
+                        start = time.perf_counter()
+                        product()
+                        calls.append(time.perf_counter() - start)
+                    floor_ms += 1e3 * min(calls)
+            best_floors[name] = min(best_floors[name], floor_ms)
+            round_floors.append(floor_ms)
+        best_step = min(best_step, step_ms)
+        ratios.append(step_ms / min(round_floors))
+    return best_step, best_floors, min(ratios), max(ratios)
 
 
 def main() -> int:
@@ -339,18 +370,18 @@ def main() -> int:
         print(machine.describe())
         return 0
     _, threads, theirs_ms = results["larger", 128, "train"]
+    floors = larger_step_floors(128, threads)
     with with_our_threads(threads):
         train, _ = our_steps(larger_network, 128)
-        products = larger_step_products(128)
-        for call in (train, *products):  # warm-up
-            call()
-        step_ms, floor_ms, low, high = step_against_floor(
-            train, products, ARGS.seconds, ARGS.rounds
-        )
+        for call in (train, *(p for products, _ in floors.values() for p in products)):
+            call()  # warm-up
+        step_ms, floor_ms, low, high = step_against_floor(train, floors, ARGS.seconds, ARGS.rounds)
+    floor = min(floor_ms.values())
+    ways = "; ".join(f"{name} {ms:.1f} ms" for name, ms in floor_ms.items())
     print(
         f"\nlarger network, batch 128, {threads} thread(s): training step {step_ms:.1f} ms; its"
-        f" matrix products alone {floor_ms:.1f} ms (BLAS); step / products"
-        f" {step_ms / floor_ms:.2f} (per round {low:.2f} - {high:.2f}); PyTorch's step"
+        f" matrix products alone {floor:.1f} ms (BLAS; {ways}); step / products"
+        f" {step_ms / floor:.2f} (per round {low:.2f} - {high:.2f}); PyTorch's step"
         f" {theirs_ms:.1f} ms"
     )
     print(machine.describe())

@@ -79,7 +79,7 @@ def test_parts_cover_the_batch_in_order_with_sizes_one_apart(batch, parts):
 
 @pytest.mark.parametrize(
     ("threads", "batch", "min_part"),
-    [(2, 40, None), (2, 33, None), (3, 7, 1), (4, 9, 2), (2, 31, None)],
+    [(2, 70, None), (2, 65, None), (3, 7, 1), (4, 9, 2), (2, 63, None)],
 )
 def test_parts_equal_the_whole_batch_bit_for_bit_on_integer_data(
     threads, batch, min_part, monkeypatch
@@ -134,8 +134,8 @@ def test_a_stretch_stops_at_batch_norm_and_dropout_and_needs_a_product():
 
 
 def test_batch_norm_between_stretches_sees_the_whole_batch():
-    x = np.random.default_rng(3).standard_normal((48, 8, 8, 1))
-    g = np.random.default_rng(4).standard_normal((48, 3))
+    x = np.random.default_rng(3).standard_normal((80, 8, 8, 1))
+    g = np.random.default_rng(4).standard_normal((80, 3))
     with limit_threads(1):
         whole = forward_backward(network(1, integer=False, batch_norm=True), x, g)
     with limit_threads(2):
@@ -197,7 +197,7 @@ def test_a_small_batch_runs_whole_on_the_layers_themselves():
 
 
 def test_copies_follow_a_new_dtype_and_the_input_gradient_switch():
-    x, g = inputs(40, seed=9)
+    x, g = inputs(70, seed=9)
     with limit_threads(2):
         model = network(5, dtype=np.float32)
         forward_backward(model, x.astype(np.float32), g.astype(np.float32))

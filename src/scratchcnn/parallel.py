@@ -31,8 +31,9 @@ import numpy as np
 from scratchcnn.fusion import ConvPool, InPlaceReLU, Step
 from scratchcnn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU
 
-#: Fewest samples a part gets: smaller parts cost more in Python calls than they save.
-MIN_PART_SAMPLES = 16
+#: Fewest samples a part gets: for the notebook's small network, parts of 16 cost more in
+#: thread hand-overs than they save (benchmarks/bench_engine.py, batch 32).
+MIN_PART_SAMPLES = 32
 
 # Step types whose outputs are computed sample by sample; the first three hold products.
 _WITH_PRODUCTS = (ConvPool, Conv2D, Dense)
