@@ -8,8 +8,9 @@ shows at most 24). The report's three stages are timed apart: evaluation
 (:func:`~scratchcnn.report.report_figures`) and encoding (PNG rendering, base64 and the
 page, :func:`~scratchcnn.report.render_html`). The baseline, in the same process, is one
 plain :func:`scratchcnn.training.evaluate` of the same model and data, so the last line
-says what the report costs over evaluating alone. Target: the whole report within 30 s
-on 2 cores.
+says what the report costs over evaluating alone. Both run on ``--threads`` threads, as
+``scratchcnn report`` does (``scratchcnn.threads.limit_threads``: batches in parts side by
+side, one BLAS thread each). Target: the whole report within 30 s on 2 cores.
 
 Peak memory is the process's peak resident set size before the report (after loading the
 data and the baseline evaluation) and after it.
@@ -34,7 +35,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", help="model file (default: the best preset, random weights)")
     parser.add_argument("--dataset", default="mnist", help="data set (default: mnist)")
     parser.add_argument("--data-dir", help="folder holding the data (default: $SCRATCHCNN_DATA)")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS threads (default: 2)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="the engine's threads, as --threads (default: 2)"
+    )
     parser.add_argument("--images", type=int, default=4, help="images drawn in detail")
     parser.add_argument("--out", help="also write the page here")
     return parser.parse_args()
@@ -48,6 +51,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
 from scratchcnn import datasets  # noqa: E402
+from scratchcnn.threads import limit_threads  # noqa: E402
 from scratchcnn.training import evaluate  # noqa: E402
 
 
@@ -122,4 +126,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with limit_threads(ARGS.threads):
+        status = main()
+    raise SystemExit(status)
