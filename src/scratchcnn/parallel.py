@@ -79,8 +79,8 @@ class DataParallel:
     """Runs ``steps`` (all per-sample) on up to ``threads`` parts of the batch at once.
 
     A batch of fewer than ``2 * MIN_PART_SAMPLES`` samples runs whole, on the steps
-    themselves. The output (and the input gradient) is a new array the step keeps no
-    reference to.
+    themselves. A batch in parts gets its output (and its input gradient) as a new array
+    joined from the parts', which the step keeps no reference to.
     """
 
     def __init__(self, steps: Sequence[Step], threads: int) -> None:

@@ -166,7 +166,7 @@ PRESETS: dict[str, Preset] = {
                 "shift": 1,
             },
             # Clothes are mirror-symmetric, and a few epochs do not fit them as well as digits.
-            {"fashion-mnist": {"epochs": 15, "flip": True}},
+            {"fashion-mnist": {"epochs": 20, "flip": True}},
         ),
     )
 }
