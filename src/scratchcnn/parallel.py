@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -197,6 +197,7 @@ def run_in_threads(calls: Sequence[Callable[[], Any]]) -> list[Any]:
         except BaseException as exc:
             error = error or exc
     if error is not None:
+        wait(futures)  # an interrupt (Ctrl-C) may have cut a wait short
         raise error
     return results
 
