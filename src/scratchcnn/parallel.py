@@ -89,7 +89,8 @@ class DataParallel:
         self.steps = list(steps)
         self.threads = threads
         self.layers = [layer for step in self.steps for layer in step_layers(step)]
-        self._copies: list[list[Step]] = []
+        # The other parts' steps, each with its layers in the order of self.layers.
+        self._copies: list[tuple[list[Step], list[Layer]]] = []
         self._copies_key: tuple[Any, ...] | None = None
         self._bounds: list[slice] = []
 
@@ -97,34 +98,38 @@ class DataParallel:
         """How many parts a batch of ``batch`` samples is cut into."""
         return max(1, min(self.threads, batch // MIN_PART_SAMPLES))
 
-    def _part_steps(self, parts: int) -> list[list[Step]]:
-        """The steps of every part: the model's own for part 0, copies for the others.
-
-        Copies are made again when a layer changed its dtype or its parameter dictionary
-        since they were made; ``input_grad`` is read from the layers at every call.
-        """
+    def _make_copies(self, parts: int) -> None:
+        """Copies of the steps for parts 1 to ``parts - 1``, made again when a layer
+        changed its dtype or its parameter dictionary since they were made."""
         key = tuple((layer.dtype, id(layer.params)) for layer in self.layers)
         if key != self._copies_key:
             self._copies, self._copies_key = [], key
         while len(self._copies) < parts - 1:
-            self._copies.append([step_copy(step) for step in self.steps])
-        for copies in self._copies[: parts - 1]:
-            twins = [layer for step in copies for layer in step_layers(step)]
+            steps = [step_copy(step) for step in self.steps]
+            self._copies.append((steps, [layer for step in steps for layer in step_layers(step)]))
+
+    def _part_steps(self) -> list[list[Step]]:
+        """The steps of every part of the last forward: the model's own for part 0, copies
+        for the others, whose ``input_grad`` is set from the layers' now (it may change
+        between a forward and its backward, as :func:`~scratchcnn.inspection.saliency`
+        does)."""
+        copies = self._copies[: len(self._bounds) - 1]
+        for _, twins in copies:
             for layer, twin in zip(self.layers, twins):
                 twin.input_grad = layer.input_grad
-        return [self.steps, *self._copies[: parts - 1]]
+        return [self.steps, *(steps for steps, _ in copies)]
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         parts = self.parts(len(x))
         if parts == 1:
             self._bounds = []
             return _run_steps(self.steps, x, training)
+        self._make_copies(parts)
         self._bounds = part_bounds(len(x), parts)
-        part_steps = self._part_steps(parts)
         outputs = run_in_threads(
             [
                 lambda steps=steps, part=part: _run_steps(steps, x[part], training)
-                for steps, part in zip(part_steps, self._bounds)
+                for steps, part in zip(self._part_steps(), self._bounds)
             ]
         )
         return np.concatenate(outputs)
@@ -132,16 +137,14 @@ class DataParallel:
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         if not self._bounds:
             return _back_steps(self.steps, grad_out)
-        part_steps = self._part_steps(len(self._bounds))
         grads = run_in_threads(
             [
                 lambda steps=steps, part=part: _back_steps(steps, grad_out[part])
-                for steps, part in zip(part_steps, self._bounds)
+                for steps, part in zip(self._part_steps(), self._bounds)
             ]
         )
         # Part 0 wrote into the layers' own gradients; the other parts are added in order.
-        for copies in part_steps[1:]:
-            twins = [layer for step in copies for layer in step_layers(step)]
+        for _, twins in self._copies[: len(self._bounds) - 1]:
             for layer, twin in zip(self.layers, twins):
                 for key, grad in layer.grads.items():
                     grad += twin.grads[key]
