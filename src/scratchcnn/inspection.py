@@ -7,6 +7,8 @@ the chosen class, ``d(logit_k) / d(input)``, down to the input (Simonyan et al.,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from scratchcnn.model import Sequential
@@ -40,16 +42,25 @@ def saliency(
         logits.argmax(axis=1) if target is None else np.asarray(target, dtype=np.int64),
         (logits.shape[0],),
     )
+    return _class_score_gradient(model, logits, classes, model.backward), np.array(classes)
+
+
+def _class_score_gradient(
+    model: Sequential, logits: np.ndarray, classes: np.ndarray, backward: Any
+) -> np.ndarray:
+    """``d z_k / d x`` for the class ``k`` of each sample: ``backward`` (the model's, or
+    its layers' one by one) of the one-hot gradient at ``classes``, with the model's input
+    gradient switched on for the call."""
     upstream = np.zeros_like(logits)
     upstream[np.arange(logits.shape[0]), classes] = 1
     wanted = model.input_grad
     model.input_grad = True
     try:
-        grad = model.backward(upstream)
+        grad = backward(upstream)
     finally:
         model.input_grad = wanted
     assert grad is not None
-    return grad, np.array(classes)
+    return grad
 
 
 def saliency_map(model: Sequential, x: np.ndarray, target: np.ndarray | int | None = None) -> np.ndarray:
@@ -66,16 +77,13 @@ def outputs_and_saliency_map(
     left in the layers' caches."""
     outputs = layer_outputs(model, x)
     logits = outputs[-1][1]
-    grad: np.ndarray | None = np.zeros_like(logits)
-    grad[np.arange(len(logits)), logits.argmax(axis=1)] = 1  # type: ignore[index]
-    wanted = model.input_grad
-    model.input_grad = True
-    try:
-        for layer in reversed(list(model)):
+
+    def layer_by_layer(grad: np.ndarray | None) -> np.ndarray | None:
+        for layer in reversed(model.layers):
             grad = layer.backward(grad)
-    finally:
-        model.input_grad = wanted
-    assert grad is not None
+        return grad
+
+    grad = _class_score_gradient(model, logits, logits.argmax(axis=1), layer_by_layer)
     return outputs, _scaled_magnitude(grad)
 
 
