@@ -269,7 +269,7 @@ def serve_requests(
     """A worker's life: rebuild the model, say ready, then answer requests until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in _THREAD_VARIABLES:
-        os.environ.setdefault(name, "1")
+        os.environ[name] = "1"  # one BLAS thread each: the workers share the cores
     try:
         import numpy as np
 
